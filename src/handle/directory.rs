@@ -1,0 +1,143 @@
+//! The runtime's table of service slots: one per service name, kept across
+//! restarts, so handles outlive instances.
+
+use super::LookupError;
+use actix::{Actor, Addr};
+use dashmap::DashMap;
+use std::any::Any;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// Where one service currently is.
+pub(crate) enum SlotState<A: Actor> {
+    /// Not running now: starting, crashed, or waiting out a restart backoff.
+    Down,
+    /// Running at this address.
+    Up(Addr<A>),
+    /// Gone for good: removed, finished, or its runtime shut down.
+    Stopped,
+}
+
+/// The current address of one service, watched by its handles.
+pub(crate) struct Slot<A: Actor> {
+    pub tx: watch::Sender<SlotState<A>>,
+}
+
+impl<A: Actor> Slot<A> {
+    pub fn up(&self, addr: Addr<A>) {
+        self.tx.send_replace(SlotState::Up(addr));
+    }
+}
+
+/// Type-erased operations on a slot, for code that does not know `A`.
+pub(crate) trait AnySlot: Send + Sync {
+    fn down(&self);
+    fn stop(&self);
+    fn as_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
+}
+
+impl<A: Actor> AnySlot for Slot<A> {
+    fn down(&self) {
+        self.tx.send_if_modified(|s| {
+            if matches!(s, SlotState::Down) {
+                false
+            } else {
+                *s = SlotState::Down;
+                true
+            }
+        });
+    }
+    fn stop(&self) {
+        self.tx.send_replace(SlotState::Stopped);
+    }
+    fn as_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
+        self
+    }
+}
+
+struct Record {
+    slot: Arc<dyn AnySlot>,
+    type_name: &'static str,
+    path: String,
+}
+
+/// Name → slot, shared by a runtime's supervisors and handles.
+#[derive(Clone, Default)]
+pub(crate) struct Directory {
+    slots: Arc<DashMap<String, Record>>,
+}
+
+impl Directory {
+    /// The slot of `name`, created on first use. A slot of another type or
+    /// path under the same name is replaced.
+    pub fn slot<A: Actor>(&self, name: &str, path: &str) -> Arc<Slot<A>> {
+        if let Some(rec) = self.slots.get(name) {
+            if rec.path == path {
+                if let Ok(slot) = rec.slot.clone().as_any().downcast::<Slot<A>>() {
+                    return slot;
+                }
+            }
+        }
+        let (tx, _) = watch::channel(SlotState::Down);
+        let slot = Arc::new(Slot { tx });
+        self.slots.insert(
+            name.to_string(),
+            Record {
+                slot: slot.clone(),
+                type_name: std::any::type_name::<A>(),
+                path: path.to_string(),
+            },
+        );
+        slot
+    }
+
+    /// The slot of `name` if it holds an `A`.
+    pub fn lookup<A: Actor>(&self, name: &str) -> Result<Arc<Slot<A>>, LookupError> {
+        let rec = self
+            .slots
+            .get(name)
+            .ok_or_else(|| LookupError::NotFound(name.to_string()))?;
+        rec.slot
+            .clone()
+            .as_any()
+            .downcast::<Slot<A>>()
+            .map_err(|_| LookupError::WrongType {
+                name: name.to_string(),
+                requested: std::any::type_name::<A>(),
+                actual: rec.type_name,
+            })
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.slots.contains_key(name)
+    }
+
+    /// Marks the slot of `name` and of everything below it down.
+    pub fn down_subtree(&self, path: &str) {
+        for rec in self.slots.iter() {
+            if crate::health::in_subtree(&rec.path, path) {
+                rec.slot.down();
+            }
+        }
+    }
+
+    /// Removes `name` and everything below it; their handles see `Stopped`.
+    pub fn remove_subtree(&self, path: &str) {
+        self.slots.retain(|_, rec| {
+            if crate::health::in_subtree(&rec.path, path) {
+                rec.slot.stop();
+                false
+            } else {
+                true
+            }
+        });
+    }
+
+    /// Stops every slot (runtime shut down).
+    pub fn close_all(&self) {
+        self.slots.retain(|_, rec| {
+            rec.slot.stop();
+            false
+        });
+    }
+}

@@ -1,0 +1,87 @@
+//! # servitor
+//!
+//! A supervised service runtime on the [actix](https://docs.rs/actix) actor
+//! model. Application code defines services, arranges them in supervision
+//! trees in code, and gets OTP-grade restarts, stable typed handles and a
+//! health registry.
+//!
+//! * [`service`] — what a service is: an actix actor with lifecycle hooks
+//!   ([`Service`]), a single-shot job or loop ([`Task`]), or a periodic
+//!   worker ([`Periodic`]);
+//! * [`supervisor`] — where restarts are decided: strategies, restart
+//!   intensity, backoff, escalation, ordered start and stop;
+//! * [`handle`] — [`ServiceRef`], the typed handle that survives restarts;
+//! * [`registry`] — health reports, worst-wins aggregation, staleness,
+//!   status watches; [`status`] and [`health`] define the data;
+//! * [`runtime`] — starting a tree, signals, graceful shutdown;
+//! * [`testing`] — a test kit for users' own services.
+//!
+//! ## Panics
+//!
+//! A panic anywhere in service code — a hook, a handler, a loop, a periodic
+//! tick, a health check — ends that service's instance with the panic
+//! message as its failure reason; its supervisor handles it like any other
+//! failure, and siblings, the arbiter and the process are unaffected.
+//! This relies on unwinding: building with `panic = "abort"` turns every
+//! such panic into the end of the process.
+//!
+//! ## Quick start
+//!
+//! ```
+//! use std::time::Duration;
+//! use actix::prelude::*;
+//! use servitor::{ChildSpec, Runtime, Service, Strategy, Supervisor};
+//!
+//! #[derive(Default)]
+//! struct Greeter;
+//! impl Actor for Greeter { type Context = Context<Self>; }
+//! impl Service for Greeter {}
+//!
+//! #[derive(Message)]
+//! #[rtype(result = "String")]
+//! struct Greet(String);
+//!
+//! impl Handler<Greet> for Greeter {
+//!     type Result = String;
+//!     fn handle(&mut self, msg: Greet, _: &mut Context<Self>) -> String {
+//!         format!("hello, {}", msg.0)
+//!     }
+//! }
+//!
+//! # #[actix_rt::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let tree = Supervisor::builder("app")
+//!     .strategy(Strategy::OneForOne)
+//!     .intensity(3, Duration::from_secs(5))
+//!     .child(ChildSpec::service("greeter", Greeter::default))
+//!     .build()?;
+//! let app = Runtime::start(tree).await?;
+//! let greeter = app.service::<Greeter>("greeter")?;
+//! assert_eq!(greeter.call(Greet("world".into())).await?, "hello, world");
+//! app.shutdown().await?;
+//! # Ok(()) }
+//! ```
+
+#![deny(missing_docs)]
+
+pub mod exit;
+pub mod handle;
+pub mod health;
+pub mod registry;
+pub mod runtime;
+mod serde_duration;
+pub mod service;
+pub mod status;
+pub mod supervisor;
+pub mod testing;
+
+pub use exit::{BoxError, ExitReason};
+pub use handle::{CallError, LookupError, ServiceRef};
+pub use health::{HealthReport, HealthSnapshot};
+pub use registry::{Registry, RegistryConfig};
+pub use runtime::{Runtime, RuntimeConfig, RuntimeError, ShutdownReport};
+pub use service::{Periodic, PeriodicConfig, Service, ServiceContext, Task, TaskFn, Verdict};
+pub use status::Status;
+pub use supervisor::{
+    AutoShutdown, Backoff, BuildError, ChildSpec, Restart, Shutdown, Strategy, Supervisor,
+    SupervisorBuilder, SupervisorRef, SupervisorSpec,
+};

@@ -1,0 +1,104 @@
+//! One registry entry and its status bookkeeping.
+
+use super::watch::StatusChange;
+use crate::health::HealthReport;
+use crate::status::Status;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+pub(crate) struct Entry {
+    /// The report as served; its status is the effective one (stale overrides).
+    pub report: HealthReport,
+    /// The status the service itself last set (what stale hides).
+    pub reported: Status,
+    pub reported_message: Option<String>,
+    pub incarnation: u64,
+    pub heartbeat: Instant,
+    pub interval: Duration,
+    pub started: Option<Instant>,
+    pub watchers: Vec<mpsc::UnboundedSender<StatusChange>>,
+}
+
+impl Entry {
+    pub fn new(report: HealthReport, interval: Duration) -> Self {
+        Entry {
+            reported: report.status,
+            reported_message: None,
+            report,
+            incarnation: 0,
+            heartbeat: Instant::now(),
+            interval,
+            started: None,
+            watchers: Vec::new(),
+        }
+    }
+
+    pub fn report_at(&self, now: Instant) -> HealthReport {
+        let mut r = self.report.clone();
+        r.uptime_ms = self
+            .started
+            .map(|s| now.saturating_duration_since(s).as_millis() as u64)
+            .unwrap_or(0);
+        r
+    }
+
+    pub fn change(&self, from: Option<Status>) -> StatusChange {
+        StatusChange {
+            name: self.report.name.clone(),
+            from,
+            status: self.report.status,
+            message: self.report.message.clone(),
+        }
+    }
+
+    /// Applies a status the service (or its supervisor) reported; returns the
+    /// change to announce, if the effective status or message changed.
+    pub fn set_status(
+        &mut self,
+        status: Status,
+        message: Option<String>,
+        _now: Instant,
+    ) -> Option<StatusChange> {
+        self.reported = status;
+        self.reported_message = message.clone();
+        let from = self.report.status;
+        if from == status && self.report.message == message {
+            return None;
+        }
+        self.report.status = status;
+        self.report.message = message;
+        if from != status {
+            self.report.status_since_ms = super::now_ms();
+        }
+        Some(self.change(Some(from)))
+    }
+
+    pub fn mark_stale(&mut self, message: String, _now: Instant) -> Option<StatusChange> {
+        let from = self.report.status;
+        if from == Status::Stale {
+            return None;
+        }
+        self.report.status = Status::Stale;
+        self.report.message = Some(message);
+        self.report.status_since_ms = super::now_ms();
+        Some(self.change(Some(from)))
+    }
+
+    /// Only a service that claims to be running can go silent.
+    pub fn watched_for_staleness(&self) -> bool {
+        self.started.is_some()
+            && !matches!(
+                self.reported,
+                Status::Stopped
+                    | Status::Stopping
+                    | Status::Starting
+                    | Status::Failed
+                    | Status::Error
+            )
+    }
+
+    pub fn fan_out(&mut self, change: &StatusChange) {
+        self.watchers.retain(|tx| tx.send(change.clone()).is_ok());
+    }
+}

@@ -1,0 +1,421 @@
+//! The health registry: one entry per running service and supervisor.
+//!
+//! Services push their health into the registry on every status change and
+//! every periodic health check. Reads ([`Registry::get`], [`Registry::snapshot`])
+//! go straight to a concurrent map and never queue behind writes or behind
+//! the [`RegistryActor`], whose job is the part that needs time: it sweeps the
+//! entries on an interval and marks a service [`Status::Stale`] when its last
+//! heartbeat is older than a multiple of its health interval, even though its
+//! task is alive (a zombie).
+//!
+//! Status transitions can be watched: a watcher first gets the current status,
+//! then every change, in order (as gRPC's health `Watch`).
+//!
+//! ```
+//! # #[actix_rt::main] async fn main() {
+//! use servitor::registry::{Registry, RegistryConfig};
+//!
+//! let registry = Registry::start(RegistryConfig::default()).unwrap();
+//! assert!(registry.get("nobody").is_none());
+//! assert_eq!(registry.snapshot().services.len(), 0);
+//! # }
+//! ```
+
+mod actor;
+mod entry;
+mod watch;
+
+pub use actor::{GetHealth, GetSnapshot, RegistryActor};
+pub use watch::{StatusChange, StatusWatch, WaitError};
+
+use crate::health::{in_subtree, unix_ms, Details, HealthReport, HealthSnapshot, NodeKind};
+use crate::status::Status;
+use actix::{Actor, Addr};
+use dashmap::DashMap;
+use entry::Entry;
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// Registry settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RegistryConfig {
+    /// A running service whose last heartbeat is older than
+    /// `stale_after × its health interval` is marked stale. Default 3.0.
+    pub stale_after: f64,
+    /// How often the registry actor looks for stale entries. Default 1 s.
+    #[serde(with = "crate::serde_duration")]
+    pub sweep_interval: Duration,
+}
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        RegistryConfig {
+            stale_after: 3.0,
+            sweep_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Errors of registry operations.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    /// No service of that name is registered.
+    #[error("no service named `{0}` is registered")]
+    NotFound(String),
+    /// The name belongs to a running service already.
+    #[error("the name `{0}` is taken by a running service")]
+    NameTaken(String),
+    /// A configuration value is out of range.
+    #[error("invalid registry configuration: `{field}` {problem}")]
+    InvalidConfig {
+        /// The field at fault.
+        field: &'static str,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
+}
+
+/// A cheap, clonable handle to the registry: reads happen in the caller,
+/// without a message round trip.
+#[derive(Clone)]
+pub struct Registry {
+    shared: Arc<Shared>,
+}
+
+pub(crate) struct Shared {
+    entries: DashMap<String, Entry>,
+    watch_all: Mutex<Vec<mpsc::UnboundedSender<StatusChange>>>,
+    config: RegistryConfig,
+    actor: Mutex<Option<Addr<RegistryActor>>>,
+}
+
+impl Registry {
+    /// Starts the registry actor on the current arbiter and returns a handle.
+    ///
+    /// Fails when `stale_after` is not above 1 or `sweep_interval` is zero.
+    pub fn start(config: RegistryConfig) -> Result<Registry, RegistryError> {
+        if !(config.stale_after.is_finite() && config.stale_after > 1.0) {
+            return Err(RegistryError::InvalidConfig {
+                field: "stale_after",
+                problem: "must be a finite number above 1",
+            });
+        }
+        if config.sweep_interval.is_zero() {
+            return Err(RegistryError::InvalidConfig {
+                field: "sweep_interval",
+                problem: "must be above zero",
+            });
+        }
+        let registry = Registry {
+            shared: Arc::new(Shared {
+                entries: DashMap::new(),
+                watch_all: Mutex::new(Vec::new()),
+                config,
+                actor: Mutex::new(None),
+            }),
+        };
+        let addr = RegistryActor::new(registry.clone()).start();
+        *registry.shared.actor.lock() = Some(addr);
+        Ok(registry)
+    }
+
+    /// The registry actor's address (for actix-style `send` queries).
+    pub fn actor(&self) -> Option<Addr<RegistryActor>> {
+        self.shared.actor.lock().clone()
+    }
+
+    /// Stops the sweeping actor. Reads keep working.
+    pub fn stop(&self) {
+        if let Some(addr) = self.shared.actor.lock().take() {
+            addr.do_send(actor::StopSweeping);
+        }
+    }
+
+    /// The settings this registry runs with.
+    pub fn config(&self) -> RegistryConfig {
+        self.shared.config
+    }
+
+    /// The current report of one service.
+    pub fn get(&self, name: &str) -> Option<HealthReport> {
+        let now = Instant::now();
+        self.shared.entries.get(name).map(|e| e.report_at(now))
+    }
+
+    /// The current status of one service.
+    pub fn status(&self, name: &str) -> Option<Status> {
+        self.shared.entries.get(name).map(|e| e.report.status)
+    }
+
+    /// Names of every registered service and supervisor.
+    pub fn names(&self) -> Vec<String> {
+        self.shared
+            .entries
+            .iter()
+            .map(|e| e.key().clone())
+            .collect()
+    }
+
+    /// Every report, sorted by path, with the overall (worst) status.
+    pub fn snapshot(&self) -> HealthSnapshot {
+        let now = Instant::now();
+        HealthSnapshot::from_reports(
+            self.shared
+                .entries
+                .iter()
+                .map(|e| e.report_at(now))
+                .collect(),
+        )
+    }
+
+    /// The worst status of the node named `name` and everything below it.
+    pub fn subtree_status(&self, name: &str) -> Option<Status> {
+        let path = self.shared.entries.get(name)?.report.path.clone();
+        Some(crate::status::aggregate(
+            self.shared
+                .entries
+                .iter()
+                .filter(|e| in_subtree(&e.report.path, &path))
+                .map(|e| e.report.status),
+        ))
+    }
+
+    /// The snapshot as a JSON value.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self.snapshot()).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Watches one service: the first item is its current status, then every
+    /// change, in order. The watch ends after the service is deregistered.
+    pub fn watch(&self, name: &str) -> Result<StatusWatch, RegistryError> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut entry = self
+            .shared
+            .entries
+            .get_mut(name)
+            .ok_or_else(|| RegistryError::NotFound(name.to_string()))?;
+        let _ = tx.send(entry.change(None));
+        entry.watchers.push(tx);
+        Ok(StatusWatch::new(rx))
+    }
+
+    /// Watches every service: first the current status of each, then every
+    /// change of any of them (in order per service).
+    pub fn watch_all(&self) -> StatusWatch {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut all = self.shared.watch_all.lock();
+        for e in self.shared.entries.iter() {
+            let _ = tx.send(e.change(None));
+        }
+        all.push(tx);
+        StatusWatch::new(rx)
+    }
+
+    // ---- writes (crate-internal: services write through their context) ----
+
+    pub(crate) fn register(
+        &self,
+        name: &str,
+        path: &str,
+        kind: NodeKind,
+        interval: Duration,
+    ) -> Result<(), RegistryError> {
+        use dashmap::mapref::entry::Entry as Slot;
+        match self.shared.entries.entry(name.to_string()) {
+            Slot::Occupied(o) if o.get().report.path == path => Ok(()),
+            Slot::Occupied(_) => Err(RegistryError::NameTaken(name.to_string())),
+            Slot::Vacant(v) => {
+                let mut report = HealthReport::new(name, path, Status::Starting);
+                report.kind = kind;
+                let e = v.insert(Entry::new(report, interval));
+                self.fan_out_all(e.change(None));
+                Ok(())
+            }
+        }
+    }
+
+    pub(crate) fn deregister(&self, name: &str) {
+        if let Some((_, mut e)) = self.shared.entries.remove(name) {
+            if e.report.status != Status::Stopped && e.report.status != Status::Failed {
+                let change = e.set_status(Status::Stopped, None, Instant::now());
+                if let Some(change) = change {
+                    e.fan_out(&change);
+                    self.fan_out_all(change);
+                }
+            }
+        }
+    }
+
+    /// Deregisters the node at `path` and everything below it.
+    pub(crate) fn deregister_subtree(&self, path: &str) {
+        let names: Vec<String> = self
+            .shared
+            .entries
+            .iter()
+            .filter(|e| in_subtree(&e.report.path, path))
+            .map(|e| e.key().clone())
+            .collect();
+        for n in names {
+            self.deregister(&n);
+        }
+    }
+
+    /// Deregisters everything (the runtime has shut down).
+    pub(crate) fn clear(&self) {
+        for n in self.names() {
+            self.deregister(&n);
+        }
+    }
+
+    pub(crate) fn is_registered(&self, name: &str) -> bool {
+        self.shared.entries.contains_key(name)
+    }
+
+    /// Sets the status of a node; `incarnation` guards against late reports
+    /// of an instance that has already been replaced (0 = supervisor speaking).
+    pub(crate) fn set_status(
+        &self,
+        name: &str,
+        incarnation: u64,
+        status: Status,
+        message: Option<String>,
+    ) {
+        let Some(mut e) = self.shared.entries.get_mut(name) else {
+            return;
+        };
+        if incarnation != 0 && incarnation != e.incarnation {
+            return;
+        }
+        let now = Instant::now();
+        e.heartbeat = now;
+        if let Some(change) = e.set_status(status, message, now) {
+            e.fan_out(&change);
+            self.fan_out_all(change);
+        }
+    }
+
+    pub(crate) fn heartbeat(&self, name: &str, incarnation: u64) {
+        let Some(mut e) = self.shared.entries.get_mut(name) else {
+            return;
+        };
+        if incarnation != e.incarnation {
+            return;
+        }
+        let now = Instant::now();
+        e.heartbeat = now;
+        if e.report.status == Status::Stale {
+            let reported = e.reported;
+            let message = e.reported_message.clone();
+            if let Some(change) = e.set_status(reported, message, now) {
+                e.fan_out(&change);
+                self.fan_out_all(change);
+            }
+        }
+    }
+
+    pub(crate) fn set_details(&self, name: &str, incarnation: u64, details: Details) {
+        if let Some(mut e) = self.shared.entries.get_mut(name) {
+            if incarnation == e.incarnation {
+                e.report.details = details;
+            }
+        }
+    }
+
+    pub(crate) fn merge_detail(
+        &self,
+        name: &str,
+        incarnation: u64,
+        key: &str,
+        value: serde_json::Value,
+    ) {
+        if let Some(mut e) = self.shared.entries.get_mut(name) {
+            if incarnation == e.incarnation {
+                e.report.details.insert(key.to_string(), value);
+            }
+        }
+    }
+
+    /// A new incarnation begins: later reports must carry its number.
+    pub(crate) fn begin_incarnation(&self, name: &str, incarnation: u64, interval: Duration) {
+        if let Some(mut e) = self.shared.entries.get_mut(name) {
+            e.incarnation = incarnation;
+            e.interval = interval;
+            e.heartbeat = Instant::now();
+            e.report.details.clear();
+        }
+    }
+
+    pub(crate) fn mark_running(&self, name: &str, incarnation: u64) {
+        if let Some(mut e) = self.shared.entries.get_mut(name) {
+            if incarnation == e.incarnation {
+                e.started = Some(Instant::now());
+            }
+        }
+    }
+
+    pub(crate) fn mark_down(&self, name: &str) {
+        if let Some(mut e) = self.shared.entries.get_mut(name) {
+            e.started = None;
+        }
+    }
+
+    pub(crate) fn record_restart(&self, name: &str, restarts: u32, last_failure: Option<String>) {
+        if let Some(mut e) = self.shared.entries.get_mut(name) {
+            e.report.restarts = restarts;
+            if last_failure.is_some() {
+                e.report.last_failure = last_failure;
+            }
+        }
+    }
+
+    pub(crate) fn record_failure(&self, name: &str, reason: String) {
+        if let Some(mut e) = self.shared.entries.get_mut(name) {
+            e.report.last_failure = Some(reason);
+        }
+    }
+
+    /// Marks running services with an overdue heartbeat as stale.
+    pub(crate) fn sweep(&self, now: Instant) -> usize {
+        let factor = self.shared.config.stale_after;
+        let mut marked = 0;
+        for mut e in self.shared.entries.iter_mut() {
+            if !e.watched_for_staleness() {
+                continue;
+            }
+            let limit = e.interval.mul_f64(factor);
+            if now.saturating_duration_since(e.heartbeat) > limit {
+                let silent = now.saturating_duration_since(e.heartbeat);
+                let message = format!("no heartbeat for {} ms", silent.as_millis());
+                if let Some(change) = e.mark_stale(message, now) {
+                    e.fan_out(&change);
+                    self.fan_out_all(change);
+                    marked += 1;
+                }
+            }
+        }
+        marked
+    }
+
+    fn fan_out_all(&self, change: StatusChange) {
+        let mut all = self.shared.watch_all.lock();
+        all.retain(|tx| tx.send(change.clone()).is_ok());
+    }
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("entries", &self.shared.entries.len())
+            .field("config", &self.shared.config)
+            .finish()
+    }
+}
+
+pub(crate) fn now_ms() -> u64 {
+    unix_ms(SystemTime::now())
+}

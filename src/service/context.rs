@@ -1,0 +1,208 @@
+//! What a running service knows about itself: its name, its cancellation
+//! signal, and the line to the registry it reports its health on.
+
+use crate::health::Details;
+use crate::registry::Registry;
+use crate::status::Status;
+use actix::{Actor, ActorContext};
+use parking_lot::Mutex;
+use std::fmt;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// The runtime's side of one incarnation of a service, handed to every hook.
+///
+/// It is cheap to clone; keep a clone in the service to report from message
+/// handlers. Reports from an instance that has since been replaced are ignored.
+///
+/// ```
+/// use servitor::{ServiceContext, Status};
+///
+/// fn on_queue_change(cx: &ServiceContext, depth: usize) {
+///     cx.set_detail("queue_depth", depth);
+///     if depth > 1_000 {
+///         cx.set_status_with(Status::Degraded, "queue above 1000");
+///     } else {
+///         cx.clear_error();
+///     }
+/// }
+/// ```
+#[derive(Clone)]
+pub struct ServiceContext {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    name: String,
+    path: String,
+    incarnation: u64,
+    restarts: u32,
+    registry: Registry,
+    cancel: CancellationToken,
+    failure: Mutex<Option<String>>,
+    status: Mutex<Status>,
+}
+
+impl ServiceContext {
+    pub(crate) fn new(
+        name: &str,
+        path: &str,
+        incarnation: u64,
+        restarts: u32,
+        registry: Registry,
+    ) -> Self {
+        ServiceContext {
+            inner: Arc::new(Inner {
+                name: name.to_string(),
+                path: path.to_string(),
+                incarnation,
+                restarts,
+                registry,
+                cancel: CancellationToken::new(),
+                failure: Mutex::new(None),
+                status: Mutex::new(Status::Starting),
+            }),
+        }
+    }
+
+    /// The service's name (its child id).
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// Names from the root supervisor down to this service, joined by `/`.
+    pub fn path(&self) -> &str {
+        &self.inner.path
+    }
+
+    /// Which incarnation this is: 1 for the first start, one more per restart.
+    pub fn incarnation(&self) -> u64 {
+        self.inner.incarnation
+    }
+
+    /// How many times the supervisor had restarted this service before this
+    /// incarnation began.
+    pub fn restarts(&self) -> u32 {
+        self.inner.restarts
+    }
+
+    /// The registry this service reports to.
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    /// The status this incarnation last set.
+    pub fn status(&self) -> Status {
+        *self.inner.status.lock()
+    }
+
+    /// Sets the service's status, with no message.
+    pub fn set_status(&self, status: Status) {
+        self.report(status, None);
+    }
+
+    /// Sets the service's status with a message saying why.
+    pub fn set_status_with(&self, status: Status, message: impl Into<String>) {
+        self.report(status, Some(message.into()));
+    }
+
+    /// Clears a fault (warning, degraded, error, stale) back to [`Status::Ok`].
+    /// A healthy or lifecycle status is left as it is.
+    pub fn clear_error(&self) {
+        self.clear_error_to(Status::Ok);
+    }
+
+    /// Clears a fault back to `to`, which should be ok, idle or busy
+    /// (any other value is taken as ok).
+    pub fn clear_error_to(&self, to: Status) {
+        let to = if to.is_healthy() { to } else { Status::Ok };
+        let current = self.status();
+        if matches!(
+            current,
+            Status::Warning | Status::Degraded | Status::Error | Status::Stale
+        ) {
+            self.report(to, None);
+        }
+    }
+
+    /// Sets one observed value in the health details.
+    pub fn set_detail(&self, key: &str, value: impl serde::Serialize) {
+        let value = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
+        self.inner
+            .registry
+            .merge_detail(&self.inner.name, self.inner.incarnation, key, value);
+    }
+
+    /// Replaces all health details at once.
+    pub fn set_details(&self, details: Details) {
+        self.inner
+            .registry
+            .set_details(&self.inner.name, self.inner.incarnation, details);
+    }
+
+    /// Tells the registry this service is alive (done for you on every
+    /// health check; call it from long loops).
+    pub fn heartbeat(&self) {
+        self.inner
+            .registry
+            .heartbeat(&self.inner.name, self.inner.incarnation);
+    }
+
+    /// False once a stop has been requested.
+    pub fn is_running(&self) -> bool {
+        !self.inner.cancel.is_cancelled()
+    }
+
+    /// Resolves when a stop has been requested: `select!` on it in loops.
+    pub async fn cancelled(&self) {
+        self.inner.cancel.cancelled().await
+    }
+
+    /// The cancellation token behind [`cancelled`](Self::cancelled), for
+    /// handing to libraries that take one.
+    pub fn cancellation_token(&self) -> CancellationToken {
+        self.inner.cancel.clone()
+    }
+
+    /// Ends this incarnation abnormally with `reason` from inside an actor:
+    /// the supervisor sees a failure, as if the service had crashed.
+    pub fn fail<A>(&self, ctx: &mut A::Context, reason: impl fmt::Display)
+    where
+        A: Actor,
+        A::Context: ActorContext,
+    {
+        self.record_failure(reason.to_string());
+        ctx.stop();
+    }
+
+    pub(crate) fn record_failure(&self, reason: String) {
+        let mut f = self.inner.failure.lock();
+        if f.is_none() {
+            *f = Some(reason);
+        }
+    }
+
+    pub(crate) fn failure(&self) -> Option<String> {
+        self.inner.failure.lock().clone()
+    }
+
+    pub(crate) fn request_stop(&self) {
+        self.inner.cancel.cancel();
+    }
+
+    pub(crate) fn report(&self, status: Status, message: Option<String>) {
+        *self.inner.status.lock() = status;
+        self.inner
+            .registry
+            .set_status(&self.inner.name, self.inner.incarnation, status, message);
+    }
+}
+
+impl fmt::Debug for ServiceContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServiceContext")
+            .field("name", &self.inner.name)
+            .field("incarnation", &self.inner.incarnation)
+            .finish()
+    }
+}

@@ -1,0 +1,382 @@
+//! Periodic services: one async `tick` every interval.
+//!
+//! Ticks never overlap: the next is scheduled when the last has finished.
+//! A failed tick is classified by [`Periodic::classify`]:
+//!
+//! * [`Verdict::Retry`] (e.g. a refused connection): the service shows
+//!   [`Status::Warning`] after one failure and [`Status::Degraded`] from
+//!   `degraded_after` consecutive failures on; the next tick comes after
+//!   `retry_delay`, doubling per consecutive failure up to `max_retry_delay`.
+//!   After `max_failures` consecutive failures the service exits with an
+//!   error, and its supervisor's restart type, backoff and intensity take over;
+//! * [`Verdict::Stop`] (e.g. bad credentials, which retrying cannot fix):
+//!   the service exits with an error at once.
+//!
+//! A success clears the warning and returns to the normal interval. The
+//! health details carry `processed`, `errors`, `consecutive_failures`,
+//! `last_run_ms`, `last_duration_ms` and `last_error`.
+//!
+//! ```
+//! use std::time::Duration;
+//! use servitor::{ChildSpec, Periodic, PeriodicConfig, ServiceContext, Verdict};
+//!
+//! #[derive(Debug, thiserror::Error)]
+//! enum PollError {
+//!     #[error("connection refused")] Connection,
+//!     #[error("bad credentials")] Auth,
+//! }
+//!
+//! struct Poller;
+//!
+//! impl Periodic for Poller {
+//!     type Error = PollError;
+//!     async fn tick(&mut self, _cx: &ServiceContext) -> Result<(), PollError> { Ok(()) }
+//!     fn classify(&self, e: &PollError) -> Verdict {
+//!         match e { PollError::Auth => Verdict::Stop, PollError::Connection => Verdict::Retry }
+//!     }
+//! }
+//!
+//! let spec = ChildSpec::periodic(
+//!     "poller",
+//!     PeriodicConfig::every(Duration::from_secs(10)).max_failures(5),
+//!     || Poller,
+//! );
+//! ```
+
+use super::{Service, ServiceContext};
+use crate::exit::BoxError;
+use crate::status::Status;
+use actix::fut::{ready, wrap_future, ActorFutureExt};
+use actix::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::fmt::Display;
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+/// What to do about a failed tick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Try again after the retry delay (counts toward `max_failures`).
+    Retry,
+    /// Retrying cannot help: exit with an error now.
+    Stop,
+}
+
+/// A service that does one unit of work every interval.
+#[allow(async_fn_in_trait)]
+pub trait Periodic: 'static {
+    /// The error a tick can fail with.
+    type Error: Display + 'static;
+
+    /// One unit of work.
+    async fn tick(&mut self, cx: &ServiceContext) -> Result<(), Self::Error>;
+
+    /// Whether a failed tick is worth retrying. Default: always retry.
+    fn classify(&self, error: &Self::Error) -> Verdict {
+        let _ = error;
+        Verdict::Retry
+    }
+
+    /// Setup before the first tick; an error means the service failed to start.
+    async fn start(&mut self, cx: &ServiceContext) -> Result<(), BoxError> {
+        let _ = cx;
+        Ok(())
+    }
+
+    /// Cleanup when stopped (after any tick in flight has finished).
+    async fn stop(&mut self, cx: &ServiceContext) {
+        let _ = cx;
+    }
+}
+
+/// Timing and failure limits of a periodic service.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PeriodicConfig {
+    /// Time between the end of one successful tick and the start of the next.
+    #[serde(with = "crate::serde_duration")]
+    pub interval: Duration,
+    /// Consecutive failed ticks after which the service exits with an error.
+    /// Default 5.
+    pub max_failures: u32,
+    /// Consecutive failures from which the status is degraded rather than
+    /// warning. Default 2.
+    pub degraded_after: u32,
+    /// Delay after the first failure; doubles per consecutive failure.
+    /// Default 1 s.
+    #[serde(with = "crate::serde_duration")]
+    pub retry_delay: Duration,
+    /// Largest retry delay. Default 60 s.
+    #[serde(with = "crate::serde_duration")]
+    pub max_retry_delay: Duration,
+    /// Tick at once on start (true, the default) or one interval after.
+    pub tick_on_start: bool,
+}
+
+impl Default for PeriodicConfig {
+    fn default() -> Self {
+        PeriodicConfig::every(Duration::from_secs(60))
+    }
+}
+
+impl PeriodicConfig {
+    /// A tick every `interval`, other settings at their defaults.
+    pub const fn every(interval: Duration) -> Self {
+        PeriodicConfig {
+            interval,
+            max_failures: 5,
+            degraded_after: 2,
+            retry_delay: Duration::from_secs(1),
+            max_retry_delay: Duration::from_secs(60),
+            tick_on_start: true,
+        }
+    }
+
+    /// Exit after this many consecutive failures.
+    pub fn max_failures(mut self, n: u32) -> Self {
+        self.max_failures = n;
+        self
+    }
+
+    /// Show degraded from this many consecutive failures on.
+    pub fn degraded_after(mut self, n: u32) -> Self {
+        self.degraded_after = n;
+        self
+    }
+
+    /// First retry delay and its cap.
+    pub fn retry_delay(mut self, first: Duration, max: Duration) -> Self {
+        self.retry_delay = first;
+        self.max_retry_delay = max;
+        self
+    }
+
+    /// Wait one interval before the first tick.
+    pub fn delay_first_tick(mut self) -> Self {
+        self.tick_on_start = false;
+        self
+    }
+
+    /// The delay after `consecutive` failures (1-based).
+    pub fn retry_after(&self, consecutive: u32) -> Duration {
+        let factor = 2f64.powi(consecutive.saturating_sub(1).min(1_000) as i32);
+        let d = self.retry_delay.as_secs_f64() * factor;
+        Duration::from_secs_f64(d.min(self.max_retry_delay.as_secs_f64()))
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), (&'static str, &'static str)> {
+        if self.interval.is_zero() {
+            return Err(("interval", "must be above zero"));
+        }
+        if self.max_failures == 0 {
+            return Err(("max_failures", "must be at least 1"));
+        }
+        if self.degraded_after == 0 {
+            return Err(("degraded_after", "must be at least 1"));
+        }
+        if self.max_retry_delay < self.retry_delay {
+            return Err(("max_retry_delay", "must not be below retry_delay"));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    processed: u64,
+    errors: u64,
+    consecutive: u32,
+    last_run_ms: Option<u64>,
+    last_duration: Option<Duration>,
+    last_error: Option<String>,
+}
+
+/// The actor that runs a [`Periodic`].
+pub struct PeriodicService<P: Periodic> {
+    // Boxed: actix actors must be Unpin, user types need not be.
+    inner: Option<Box<P>>,
+    config: PeriodicConfig,
+    counters: Counters,
+    in_flight: Option<oneshot::Receiver<()>>,
+    cx: Option<ServiceContext>,
+}
+
+impl<P: Periodic> PeriodicService<P> {
+    pub(crate) fn new(inner: P, config: PeriodicConfig) -> Self {
+        PeriodicService {
+            inner: Some(Box::new(inner)),
+            config,
+            counters: Counters::default(),
+            in_flight: None,
+            cx: None,
+        }
+    }
+
+    fn schedule(&mut self, after: Duration, ctx: &mut Context<Self>) {
+        ctx.run_later(after, |act, ctx| act.tick(ctx));
+    }
+
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        let Some(cx) = self.cx.clone() else { return };
+        if !cx.is_running() {
+            return;
+        }
+        let Some(mut inner) = self.inner.take() else {
+            return;
+        };
+        let (tx, rx) = oneshot::channel();
+        self.in_flight = Some(rx);
+        let tick_cx = cx.clone();
+        ctx.spawn(
+            wrap_future::<_, Self>(async move {
+                let began = Instant::now();
+                let result = inner.tick(&tick_cx).await;
+                (inner, result, began.elapsed())
+            })
+            .map(move |(inner, result, took), act, ctx| {
+                let verdict = result.as_ref().err().map(|e| inner.classify(e));
+                act.inner = Some(inner);
+                act.in_flight = None;
+                let _ = tx.send(());
+                act.record(&cx, result.map_err(|e| e.to_string()), verdict, took, ctx);
+            }),
+        );
+    }
+
+    fn record(
+        &mut self,
+        cx: &ServiceContext,
+        result: Result<(), String>,
+        verdict: Option<Verdict>,
+        took: Duration,
+        ctx: &mut Context<Self>,
+    ) {
+        let c = &mut self.counters;
+        c.last_run_ms = Some(crate::registry::now_ms());
+        c.last_duration = Some(took);
+        cx.heartbeat();
+        match result {
+            Ok(()) => {
+                c.processed += 1;
+                c.consecutive = 0;
+                self.publish(cx);
+                if cx.status() != Status::Ok {
+                    cx.set_status(Status::Ok);
+                }
+                if cx.is_running() {
+                    self.schedule(self.config.interval, ctx);
+                }
+            }
+            Err(error) => {
+                c.errors += 1;
+                c.consecutive += 1;
+                c.last_error = Some(error.clone());
+                let consecutive = c.consecutive;
+                self.publish(cx);
+                if verdict == Some(Verdict::Stop) {
+                    cx.fail::<Self>(ctx, format!("tick failed and will not be retried: {error}"));
+                    return;
+                }
+                if consecutive >= self.config.max_failures {
+                    cx.fail::<Self>(
+                        ctx,
+                        format!("{consecutive} consecutive ticks failed, last: {error}"),
+                    );
+                    return;
+                }
+                let status = if consecutive >= self.config.degraded_after {
+                    Status::Degraded
+                } else {
+                    Status::Warning
+                };
+                cx.set_status_with(
+                    status,
+                    format!("{consecutive} consecutive failures, last: {error}"),
+                );
+                if cx.is_running() {
+                    self.schedule(self.config.retry_after(consecutive), ctx);
+                }
+            }
+        }
+    }
+
+    fn publish(&self, cx: &ServiceContext) {
+        let c = &self.counters;
+        let mut d = crate::health::Details::new();
+        d.insert("processed".into(), c.processed.into());
+        d.insert("errors".into(), c.errors.into());
+        d.insert("consecutive_failures".into(), c.consecutive.into());
+        d.insert("last_run_ms".into(), c.last_run_ms.into());
+        d.insert(
+            "last_duration_ms".into(),
+            c.last_duration.map(|d| d.as_secs_f64() * 1000.0).into(),
+        );
+        d.insert("last_error".into(), c.last_error.clone().into());
+        cx.set_details(d);
+    }
+}
+
+impl<P: Periodic> Actor for PeriodicService<P> {
+    type Context = Context<Self>;
+}
+
+impl<P: Periodic> Service for PeriodicService<P> {
+    fn start(
+        &mut self,
+        cx: &ServiceContext,
+        _: &mut Context<Self>,
+    ) -> ResponseActFuture<Self, Result<(), BoxError>> {
+        self.cx = Some(cx.clone());
+        let Some(mut inner) = self.inner.take() else {
+            return Box::pin(ready(Ok(())));
+        };
+        let hook_cx = cx.clone();
+        Box::pin(
+            wrap_future::<_, Self>(async move {
+                let result = inner.start(&hook_cx).await;
+                (inner, result)
+            })
+            .map(|(inner, result), act, ctx| {
+                act.inner = Some(inner);
+                if result.is_ok() {
+                    if act.config.tick_on_start {
+                        act.schedule(Duration::ZERO, ctx);
+                    } else {
+                        act.schedule(act.config.interval, ctx);
+                    }
+                }
+                result
+            }),
+        )
+    }
+
+    fn stop(&mut self, cx: &ServiceContext, _: &mut Context<Self>) -> ResponseActFuture<Self, ()> {
+        let in_flight = self.in_flight.take();
+        let cx = cx.clone();
+        Box::pin(
+            wrap_future::<_, Self>(async move {
+                if let Some(done) = in_flight {
+                    let _ = done.await;
+                }
+            })
+            .then(move |(), act, _| -> ResponseActFuture<Self, ()> {
+                let Some(mut inner) = act.inner.take() else {
+                    return Box::pin(ready(()));
+                };
+                Box::pin(
+                    wrap_future::<_, Self>(async move {
+                        inner.stop(&cx).await;
+                        inner
+                    })
+                    .map(|inner, act, _| act.inner = Some(inner)),
+                )
+            }),
+        )
+    }
+
+    fn health_interval(&self) -> Duration {
+        self.config.interval.max(self.config.max_retry_delay)
+    }
+}

@@ -1,0 +1,190 @@
+//! Single-shot jobs and loops: services that are one async function.
+//!
+//! A [`Task`] runs `run` once. A job returns when its work is done — a
+//! normal finish, not a failure, so give it a
+//! [transient](crate::ChildSpec::transient) or
+//! [temporary](crate::ChildSpec::temporary) restart type. A loop runs until
+//! [`ServiceContext::cancelled`] fires, which happens when its supervisor
+//! stops it; past the shutdown timeout it is killed.
+//!
+//! ```
+//! use servitor::{BoxError, ServiceContext, Task};
+//!
+//! struct Pump;
+//!
+//! impl Task for Pump {
+//!     async fn run(&mut self, cx: &ServiceContext) -> Result<(), BoxError> {
+//!         let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+//!         loop {
+//!             tokio::select! {
+//!                 _ = cx.cancelled() => return Ok(()),
+//!                 _ = tick.tick() => cx.heartbeat(),
+//!             }
+//!         }
+//!     }
+//! }
+//! ```
+
+use super::{Service, ServiceContext, DEFAULT_HEALTH_INTERVAL};
+use crate::exit::BoxError;
+use actix::fut::{ready, wrap_future, ActorFutureExt};
+use actix::prelude::*;
+use std::future::Future;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// A service that is one async function (a single-shot job or a loop).
+#[allow(async_fn_in_trait)]
+pub trait Task: 'static {
+    /// The work. `Ok` is a normal exit, `Err` (or a panic) a failure.
+    async fn run(&mut self, cx: &ServiceContext) -> Result<(), BoxError>;
+
+    /// Setup before `run`; an error means the service failed to start.
+    async fn start(&mut self, cx: &ServiceContext) -> Result<(), BoxError> {
+        let _ = cx;
+        Ok(())
+    }
+
+    /// Cleanup after `run` returned because a stop was requested.
+    async fn stop(&mut self, cx: &ServiceContext) {
+        let _ = cx;
+    }
+
+    /// Expected heartbeat interval. Default 30 s.
+    fn health_interval(&self) -> Duration {
+        DEFAULT_HEALTH_INTERVAL
+    }
+
+    /// True when `run` calls [`ServiceContext::heartbeat`] itself (a loop,
+    /// once per iteration): then only those beats count, and a loop that
+    /// hangs shows as stale. Default false (the runtime beats for it).
+    fn manual_heartbeat(&self) -> bool {
+        false
+    }
+}
+
+/// A [`Task`] made of a closure: `TaskFn(|cx| async move { ... })`.
+pub struct TaskFn<F>(pub F);
+
+impl<F, Fut> Task for TaskFn<F>
+where
+    F: FnMut(ServiceContext) -> Fut + 'static,
+    Fut: Future<Output = Result<(), BoxError>>,
+{
+    async fn run(&mut self, cx: &ServiceContext) -> Result<(), BoxError> {
+        (self.0)(cx.clone()).await
+    }
+}
+
+/// The actor that runs a [`Task`].
+pub struct TaskService<T: Task> {
+    // Boxed: actix actors must be Unpin, user types need not be.
+    task: Option<Box<T>>,
+    done: Option<oneshot::Receiver<()>>,
+}
+
+impl<T: Task> TaskService<T> {
+    pub(crate) fn new(task: T) -> Self {
+        TaskService {
+            task: Some(Box::new(task)),
+            done: None,
+        }
+    }
+
+    /// The task, while `run` is not executing.
+    pub fn task(&self) -> Option<&T> {
+        self.task.as_deref()
+    }
+
+    fn spawn_run(&mut self, cx: &ServiceContext, ctx: &mut Context<Self>) {
+        let Some(mut task) = self.task.take() else {
+            return;
+        };
+        let (tx, rx) = oneshot::channel();
+        self.done = Some(rx);
+        let cx = cx.clone();
+        let run_cx = cx.clone();
+        ctx.spawn(
+            wrap_future::<_, Self>(async move {
+                let result = task.run(&run_cx).await;
+                (task, result)
+            })
+            .map(move |(task, result), act, ctx| {
+                act.task = Some(task);
+                let _ = tx.send(());
+                match result {
+                    Err(e) => cx.fail::<Self>(ctx, e),
+                    // A stop in progress finishes the instance itself.
+                    Ok(()) if cx.is_running() => ctx.stop(),
+                    Ok(()) => {}
+                }
+            }),
+        );
+    }
+}
+
+impl<T: Task> Actor for TaskService<T> {
+    type Context = Context<Self>;
+}
+
+impl<T: Task> Service for TaskService<T> {
+    fn start(
+        &mut self,
+        cx: &ServiceContext,
+        _: &mut Context<Self>,
+    ) -> ResponseActFuture<Self, Result<(), BoxError>> {
+        let Some(mut task) = self.task.take() else {
+            return Box::pin(ready(Ok(())));
+        };
+        let hook_cx = cx.clone();
+        let cx = cx.clone();
+        Box::pin(
+            wrap_future::<_, Self>(async move {
+                let result = task.start(&hook_cx).await;
+                (task, result)
+            })
+            .map(move |(task, result), act, ctx| {
+                act.task = Some(task);
+                if result.is_ok() {
+                    act.spawn_run(&cx, ctx);
+                }
+                result
+            }),
+        )
+    }
+
+    fn stop(&mut self, cx: &ServiceContext, _: &mut Context<Self>) -> ResponseActFuture<Self, ()> {
+        let done = self.done.take();
+        let cx = cx.clone();
+        Box::pin(
+            wrap_future::<_, Self>(async move {
+                if let Some(done) = done {
+                    let _ = done.await;
+                }
+            })
+            .then(move |(), act, _| -> ResponseActFuture<Self, ()> {
+                let Some(mut task) = act.task.take() else {
+                    return Box::pin(ready(()));
+                };
+                Box::pin(
+                    wrap_future::<_, Self>(async move {
+                        task.stop(&cx).await;
+                        task
+                    })
+                    .map(|task, act, _| act.task = Some(task)),
+                )
+            }),
+        )
+    }
+
+    fn health_interval(&self) -> Duration {
+        self.task
+            .as_deref()
+            .map(T::health_interval)
+            .unwrap_or(DEFAULT_HEALTH_INTERVAL)
+    }
+
+    fn beats_on_health_check(&self) -> bool {
+        !self.task.as_deref().is_some_and(T::manual_heartbeat)
+    }
+}

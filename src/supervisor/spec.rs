@@ -1,0 +1,302 @@
+//! Child specifications: what a supervisor starts, and how it treats each
+//! child when it exits.
+
+use super::builder::{BuildError, SupervisorBuilder, SupervisorSpec};
+use super::incarnation::{spawn_service, Incarnation, StartEnv};
+use crate::service::periodic::PeriodicService;
+use crate::service::task::TaskService;
+use crate::service::{Periodic, PeriodicConfig, Service, Task};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// When a child is restarted after it exits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Restart {
+    /// Always restarted, whatever the exit.
+    #[default]
+    Permanent,
+    /// Restarted only after an abnormal exit (error or panic).
+    Transient,
+    /// Never restarted, not even when a sibling's restart takes it down; it
+    /// is removed from the child list once it ends.
+    Temporary,
+}
+
+/// How a child is stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Shutdown {
+    /// Ask it to stop, and kill it if it has not stopped within this time.
+    Timeout(#[serde(with = "crate::serde_duration")] Duration),
+    /// Kill it at once; its stop hook does not run.
+    Kill,
+    /// Wait for as long as it takes (the default for supervisors).
+    Infinity,
+}
+
+/// Whether a child is a service or a supervisor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChildKind {
+    /// A service (worker).
+    Service,
+    /// A nested supervisor.
+    Supervisor,
+}
+
+/// The default shutdown timeout of a service child: 5 s.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+/// The default start timeout: 30 s.
+pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Starts one incarnation of a child.
+pub(crate) trait Starter: Send + Sync + 'static {
+    fn start(&self, env: &StartEnv) -> Incarnation;
+    /// The nested supervisor's spec, for tree-wide checks.
+    fn nested(&self) -> Option<&SupervisorSpec> {
+        None
+    }
+}
+
+struct ServiceStarter<A> {
+    make: Arc<dyn Fn() -> A + Send + Sync>,
+}
+
+impl<A: Service> Starter for ServiceStarter<A> {
+    fn start(&self, env: &StartEnv) -> Incarnation {
+        spawn_service(self.make.clone(), env)
+    }
+}
+
+pub(crate) struct SupervisorStarter {
+    pub spec: SupervisorSpec,
+}
+
+impl Starter for SupervisorStarter {
+    fn start(&self, env: &StartEnv) -> Incarnation {
+        let spec = self.spec.clone();
+        let env2 = env.clone();
+        spawn_service::<super::Supervisor>(
+            Arc::new(move || super::Supervisor::new(spec.clone(), env2.clone())),
+            env,
+        )
+    }
+    fn nested(&self) -> Option<&SupervisorSpec> {
+        Some(&self.spec)
+    }
+}
+
+/// One child of a supervisor: its id, how to build a fresh instance, and
+/// how to treat its exits.
+///
+/// A restart always builds a fresh instance with the factory. To keep state
+/// across restarts, capture it in the factory explicitly (an `Arc<Mutex<_>>`
+/// cloned into each instance).
+///
+/// ```
+/// use std::time::Duration;
+/// use actix::prelude::*;
+/// use servitor::{ChildSpec, Service};
+///
+/// #[derive(Default)]
+/// struct Ingest;
+/// impl Actor for Ingest { type Context = Context<Self>; }
+/// impl Service for Ingest {}
+///
+/// let spec = ChildSpec::service("ingest", Ingest::default)
+///     .transient()
+///     .shutdown_timeout(Duration::from_secs(2));
+/// assert_eq!(spec.id(), "ingest");
+/// ```
+#[derive(Clone)]
+pub struct ChildSpec {
+    pub(crate) id: String,
+    pub(crate) restart: Restart,
+    pub(crate) shutdown: Shutdown,
+    pub(crate) start_timeout: Duration,
+    pub(crate) significant: bool,
+    pub(crate) kind: ChildKind,
+    pub(crate) starter: Arc<dyn Starter>,
+    /// A nested builder's error, reported when the parent is built.
+    pub(crate) invalid: Option<BuildError>,
+}
+
+impl ChildSpec {
+    /// A message-handling actor, built by `factory` at every (re)start.
+    pub fn service<A, F>(id: impl Into<String>, factory: F) -> Self
+    where
+        A: Service,
+        F: Fn() -> A + Send + Sync + 'static,
+    {
+        Self::with_starter(
+            id,
+            ChildKind::Service,
+            Arc::new(ServiceStarter {
+                make: Arc::new(factory),
+            }),
+        )
+    }
+
+    /// A single-shot job or a loop (see [`Task`]). A job that returns `Ok`
+    /// ends normally, so make it [`transient`](Self::transient) unless it
+    /// should run again.
+    pub fn task<T, F>(id: impl Into<String>, factory: F) -> Self
+    where
+        T: Task,
+        F: Fn() -> T + Send + Sync + 'static,
+    {
+        Self::service(id, move || TaskService::new(factory()))
+    }
+
+    /// A periodic service (see [`Periodic`]) ticking as `config` says.
+    pub fn periodic<P, F>(id: impl Into<String>, config: PeriodicConfig, factory: F) -> Self
+    where
+        P: Periodic,
+        F: Fn() -> P + Send + Sync + 'static,
+    {
+        let invalid = config.validate().err();
+        let mut spec = Self::service(id, move || PeriodicService::new(factory(), config));
+        if let Some((field, problem)) = invalid {
+            spec.invalid = Some(BuildError::InvalidField {
+                node: spec.id.clone(),
+                field,
+                problem,
+            });
+        }
+        spec
+    }
+
+    /// A nested supervisor.
+    pub fn supervisor(builder: SupervisorBuilder) -> Self {
+        let id = builder.name().to_string();
+        match builder.build_nested() {
+            Ok(spec) => {
+                let mut child = Self::with_starter(
+                    id,
+                    ChildKind::Supervisor,
+                    Arc::new(SupervisorStarter { spec }),
+                );
+                child.shutdown = Shutdown::Infinity;
+                child
+            }
+            Err(e) => {
+                let mut child = Self::with_starter(
+                    id,
+                    ChildKind::Supervisor,
+                    Arc::new(SupervisorStarter {
+                        spec: SupervisorSpec::placeholder(),
+                    }),
+                );
+                child.invalid = Some(e);
+                child
+            }
+        }
+    }
+
+    fn with_starter(id: impl Into<String>, kind: ChildKind, starter: Arc<dyn Starter>) -> Self {
+        ChildSpec {
+            id: id.into(),
+            restart: Restart::Permanent,
+            shutdown: if kind == ChildKind::Supervisor {
+                Shutdown::Infinity
+            } else {
+                Shutdown::Timeout(DEFAULT_SHUTDOWN_TIMEOUT)
+            },
+            start_timeout: DEFAULT_START_TIMEOUT,
+            significant: false,
+            kind,
+            starter,
+            invalid: None,
+        }
+    }
+
+    /// The child's id (its service name).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Service or supervisor.
+    pub fn kind(&self) -> ChildKind {
+        self.kind
+    }
+
+    /// The restart type.
+    pub fn restart_type(&self) -> Restart {
+        self.restart
+    }
+
+    /// Always restart (the default).
+    pub fn permanent(self) -> Self {
+        self.restart(Restart::Permanent)
+    }
+
+    /// Restart only after an abnormal exit.
+    pub fn transient(self) -> Self {
+        self.restart(Restart::Transient)
+    }
+
+    /// Never restart; remove from the child list once ended.
+    pub fn temporary(self) -> Self {
+        self.restart(Restart::Temporary)
+    }
+
+    /// Sets the restart type.
+    pub fn restart(mut self, restart: Restart) -> Self {
+        self.restart = restart;
+        self
+    }
+
+    /// Kill the child if it has not stopped within `timeout` (default 5 s
+    /// for services; supervisors wait as long as they need).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown = Shutdown::Timeout(timeout);
+        self
+    }
+
+    /// Sets how the child is stopped.
+    pub fn shutdown(mut self, shutdown: Shutdown) -> Self {
+        self.shutdown = shutdown;
+        self
+    }
+
+    /// Kill at once on stop, without running the stop hook.
+    pub fn kill_on_stop(self) -> Self {
+        self.shutdown(Shutdown::Kill)
+    }
+
+    /// Fail the start if the start hook has not finished within `timeout`
+    /// (default 30 s).
+    pub fn start_timeout(mut self, timeout: Duration) -> Self {
+        self.start_timeout = timeout;
+        self
+    }
+
+    /// Marks the child significant: with the supervisor's
+    /// [`AutoShutdown`](crate::AutoShutdown) its ending by itself can end
+    /// the supervisor. Significant children cannot be permanent.
+    pub fn significant(mut self) -> Self {
+        self.significant = true;
+        self
+    }
+}
+
+impl std::fmt::Debug for ChildSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChildSpec")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("restart", &self.restart)
+            .field("shutdown", &self.shutdown)
+            .field("start_timeout", &self.start_timeout)
+            .field("significant", &self.significant)
+            .finish()
+    }
+}
+
+impl From<SupervisorBuilder> for ChildSpec {
+    fn from(builder: SupervisorBuilder) -> Self {
+        ChildSpec::supervisor(builder)
+    }
+}
