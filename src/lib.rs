@@ -85,3 +85,8 @@ pub use supervisor::{
     AutoShutdown, Backoff, BuildError, ChildSpec, Restart, Shutdown, Strategy, Supervisor,
     SupervisorBuilder, SupervisorRef, SupervisorSpec,
 };
+
+/// The README's examples, compiled as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
