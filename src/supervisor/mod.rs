@@ -25,6 +25,7 @@
 mod builder;
 mod incarnation;
 mod policy;
+mod sequence;
 mod spec;
 
 pub use builder::{BuildError, SupervisorBuilder, SupervisorConfig, SupervisorSpec, MAX_NAME_LEN};
@@ -44,6 +45,7 @@ use crate::status::Status;
 use actix::fut::{ready, wrap_future, ActorFutureExt};
 use actix::prelude::*;
 use policy::RestartWindow;
+use sequence::sequence;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
@@ -307,56 +309,55 @@ impl Supervisor {
         }
     }
 
-    /// Starts the children with the given ids, in order; on the first
-    /// failure stops the ones it started (reverse order) and reports it.
-    fn start_all(&mut self, ctx: &mut Context<Self>) -> Step<Result<(), StartFailure>> {
+    /// Starts every child in declared order; on the first failure stops the
+    /// ones already started (reverse order) and reports which child failed.
+    fn start_all(&mut self, _: &mut Context<Self>) -> Step<Result<(), StartFailure>> {
         let ids: Vec<String> = self.children.iter().map(|c| c.spec.id.clone()).collect();
-        self.start_in_order(ids, 0, ctx)
+        let starting = sequence(ids.clone(), Self::start_step);
+        Box::pin(starting.then(move |result, act, ctx| -> Step<_> {
+            let Err((failed, reason)) = result else {
+                return Box::pin(ready(Ok(())));
+            };
+            tracing::warn!(child = %failed, %reason, "child failed to start");
+            act.env
+                .first_failure
+                .lock()
+                .get_or_insert_with(|| StartFailure {
+                    child: failed.clone(),
+                    reason: reason.clone(),
+                });
+            let pos = ids.iter().position(|id| *id == failed).unwrap_or(0);
+            let mut undo = vec![failed.clone()];
+            undo.extend(ids[..pos].iter().rev().cloned());
+            Box::pin(act.stop_in_order(undo.clone(), ctx).map(move |(), act, _| {
+                for id in &undo {
+                    act.forget(id);
+                }
+                Err(StartFailure {
+                    child: failed,
+                    reason,
+                })
+            }))
+        }))
     }
 
-    fn start_in_order(
-        &mut self,
-        ids: Vec<String>,
-        next: usize,
+    /// One step of a start sequence: launch the child, wait for its start.
+    fn start_step(
+        id: String,
+        act: &mut Self,
         ctx: &mut Context<Self>,
-    ) -> Step<Result<(), StartFailure>> {
-        let Some(id) = ids.get(next).cloned() else {
+    ) -> Step<Result<(), (String, String)>> {
+        let Some(i) = act.index(&id) else {
             return Box::pin(ready(Ok(())));
         };
-        let Some(i) = self.index(&id) else {
-            return self.start_in_order(ids, next + 1, ctx);
-        };
-        let starting = self.launch(i, ctx);
+        let starting = act.launch(i, ctx);
         Box::pin(
-            wrap_future::<_, Self>(starting).then(move |result, act, ctx| -> Step<_> {
-                match result {
-                    Ok(()) => {
-                        act.on_started(&id);
-                        act.start_in_order(ids, next + 1, ctx)
-                    }
-                    Err(reason) => {
-                        tracing::warn!(child = %id, %reason, "child failed to start");
-                        act.env
-                            .first_failure
-                            .lock()
-                            .get_or_insert_with(|| StartFailure {
-                                child: id.clone(),
-                                reason: reason.clone(),
-                            });
-                        let started: Vec<String> = ids[..next].iter().rev().cloned().collect();
-                        let failed = id.clone();
-                        Box::pin(act.stop_child(&failed, ctx).then(move |(), act, ctx| {
-                            act.stop_in_order(started.clone(), ctx)
-                                .map(move |(), act, _| {
-                                    for id in started.iter().chain(std::iter::once(&failed)) {
-                                        act.forget(id);
-                                    }
-                                    let child = failed.clone();
-                                    Err(StartFailure { child, reason })
-                                })
-                        }))
-                    }
+            wrap_future::<_, Self>(starting).map(move |result, act, _| match result {
+                Ok(()) => {
+                    act.on_started(&id);
+                    Ok(())
                 }
+                Err(reason) => Err((id, reason)),
             }),
         )
     }
@@ -370,18 +371,14 @@ impl Supervisor {
     }
 
     /// Stops the children with the given ids one after another.
-    fn stop_in_order(&mut self, ids: Vec<String>, ctx: &mut Context<Self>) -> Step<()> {
-        let mut ids = ids.into_iter();
-        match ids.next() {
-            None => Box::pin(ready(())),
-            Some(id) => {
-                let rest: Vec<String> = ids.collect();
-                Box::pin(
-                    self.stop_child(&id, ctx)
-                        .then(move |(), act, ctx| act.stop_in_order(rest, ctx)),
-                )
-            }
-        }
+    fn stop_in_order(&mut self, ids: Vec<String>, _: &mut Context<Self>) -> Step<()> {
+        let stopping = sequence(
+            ids,
+            |id: String, act: &mut Self, ctx| -> Step<Result<(), ()>> {
+                Box::pin(act.stop_child(&id, ctx).map(|(), _, _| Ok(())))
+            },
+        );
+        Box::pin(stopping.map(|_, _, _| ()))
     }
 
     /// Stops one child: asks, waits up to its shutdown timeout, then kills.
@@ -640,50 +637,34 @@ impl Supervisor {
                     .is_some_and(|k| self.children[k].state == ChildState::Restarting)
             })
             .collect();
-        let restarting = self.restart_in_order(ids, 0, ctx);
+        let restarting = self.restart_in_order(ids, ctx);
         ctx.wait(restarting);
     }
 
     /// Starts restarted children in order. A child that fails to start
     /// counts as failing again: its restart is decided like any other.
-    fn restart_in_order(
-        &mut self,
-        ids: Vec<String>,
-        next: usize,
-        ctx: &mut Context<Self>,
-    ) -> Step<()> {
-        let Some(id) = ids.get(next).cloned() else {
-            return Box::pin(ready(()));
-        };
-        let Some(i) = self.index(&id) else {
-            return self.restart_in_order(ids, next + 1, ctx);
-        };
-        let starting = self.launch(i, ctx);
-        Box::pin(
-            wrap_future::<_, Self>(starting).then(move |result, act, ctx| -> Step<()> {
-                match result {
-                    Ok(()) => {
-                        act.on_started(&id);
-                        act.restart_in_order(ids, next + 1, ctx)
-                    }
-                    Err(reason) => {
-                        tracing::warn!(child = %id, %reason, "restarted child failed to start");
-                        Box::pin(act.stop_child(&id, ctx).map(move |(), act, ctx| {
-                            for later in &ids[next + 1..] {
-                                if let Some(k) = act.index(later) {
-                                    act.children[k].state = ChildState::Restarting;
-                                }
-                            }
-                            if let Some(k) = act.index(&id) {
-                                act.children[k].last_failure = Some(reason.clone());
-                                act.children[k].state = ChildState::Restarting;
-                            }
-                            act.restart_after_failure(&id, ExitReason::Failed(reason), ctx);
-                        }))
+    fn restart_in_order(&mut self, ids: Vec<String>, _: &mut Context<Self>) -> Step<()> {
+        let starting = sequence(ids.clone(), Self::start_step);
+        Box::pin(starting.then(move |result, act, ctx| -> Step<()> {
+            let Err((id, reason)) = result else {
+                return Box::pin(ready(()));
+            };
+            tracing::warn!(child = %id, %reason, "restarted child failed to start");
+            let pos = ids.iter().position(|x| *x == id).unwrap_or(0);
+            let later: Vec<String> = ids[pos + 1..].to_vec();
+            Box::pin(act.stop_child(&id, ctx).map(move |(), act, ctx| {
+                for other in &later {
+                    if let Some(k) = act.index(other) {
+                        act.children[k].state = ChildState::Restarting;
                     }
                 }
-            }),
-        )
+                if let Some(k) = act.index(&id) {
+                    act.children[k].last_failure = Some(reason.clone());
+                    act.children[k].state = ChildState::Restarting;
+                }
+                act.restart_after_failure(&id, ExitReason::Failed(reason), ctx);
+            }))
+        }))
     }
 
     /// Restart intensity exceeded: stop everything and fail.
