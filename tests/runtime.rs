@@ -93,6 +93,11 @@ async fn run_until_signal_shuts_down_in_reverse_order_on_sigterm() {
     assert!(report.killed.is_empty());
     assert_eq!(
         common::lifecycle(&journal),
-        ["first:start:1", "second:start:1", "second:stop:1", "first:stop:1"]
+        [
+            "first:start:1",
+            "second:start:1",
+            "second:stop:1",
+            "first:stop:1"
+        ]
     );
 }

@@ -89,6 +89,13 @@ pub struct Registry {
 
 pub(crate) struct Shared {
     entries: DashMap<String, Entry>,
+    /// Subscribers of [`Registry::watch_all`].
+    ///
+    /// Lock order: this mutex first, then entry (shard) locks. `watch_all`
+    /// must hold it while it reads every entry (so that no change slips in
+    /// between a service's current status and its next change), so a writer
+    /// that announces a change must take it *before* the entry it changes —
+    /// the other way round, a writer and a new watcher deadlock.
     watch_all: Mutex<Vec<mpsc::UnboundedSender<StatusChange>>>,
     config: RegistryConfig,
     actor: Mutex<Option<Addr<RegistryActor>>>,
@@ -226,6 +233,7 @@ impl Registry {
         interval: Duration,
     ) -> Result<(), RegistryError> {
         use dashmap::mapref::entry::Entry as Slot;
+        let mut all = self.shared.watch_all.lock();
         match self.shared.entries.entry(name.to_string()) {
             Slot::Occupied(o) if o.get().report.path == path => Ok(()),
             Slot::Occupied(_) => Err(RegistryError::NameTaken(name.to_string())),
@@ -233,19 +241,20 @@ impl Registry {
                 let mut report = HealthReport::new(name, path, Status::Starting);
                 report.kind = kind;
                 let e = v.insert(Entry::new(report, interval));
-                self.fan_out_all(e.change(None));
+                fan_out_all(&mut all, e.change(None));
                 Ok(())
             }
         }
     }
 
     pub(crate) fn deregister(&self, name: &str) {
+        let mut all = self.shared.watch_all.lock();
         if let Some((_, mut e)) = self.shared.entries.remove(name) {
             if e.report.status != Status::Stopped && e.report.status != Status::Failed {
                 let change = e.set_status(Status::Stopped, None, Instant::now());
                 if let Some(change) = change {
                     e.fan_out(&change);
-                    self.fan_out_all(change);
+                    fan_out_all(&mut all, change);
                 }
             }
         }
@@ -285,6 +294,7 @@ impl Registry {
         status: Status,
         message: Option<String>,
     ) {
+        let mut all = self.shared.watch_all.lock();
         let Some(mut e) = self.shared.entries.get_mut(name) else {
             return;
         };
@@ -295,26 +305,39 @@ impl Registry {
         e.heartbeat = now;
         if let Some(change) = e.set_status(status, message, now) {
             e.fan_out(&change);
-            self.fan_out_all(change);
+            fan_out_all(&mut all, change);
         }
     }
 
     pub(crate) fn heartbeat(&self, name: &str, incarnation: u64) {
+        {
+            // The common case announces nothing and needs no watcher lock.
+            let Some(mut e) = self.shared.entries.get_mut(name) else {
+                return;
+            };
+            if incarnation != e.incarnation {
+                return;
+            }
+            e.heartbeat = Instant::now();
+            if e.report.status != Status::Stale {
+                return;
+            }
+        }
+        // Back from stale: take the locks in order and look again.
+        let mut all = self.shared.watch_all.lock();
         let Some(mut e) = self.shared.entries.get_mut(name) else {
             return;
         };
-        if incarnation != e.incarnation {
+        if incarnation != e.incarnation || e.report.status != Status::Stale {
             return;
         }
         let now = Instant::now();
         e.heartbeat = now;
-        if e.report.status == Status::Stale {
-            let reported = e.reported;
-            let message = e.reported_message.clone();
-            if let Some(change) = e.set_status(reported, message, now) {
-                e.fan_out(&change);
-                self.fan_out_all(change);
-            }
+        let reported = e.reported;
+        let message = e.reported_message.clone();
+        if let Some(change) = e.set_status(reported, message, now) {
+            e.fan_out(&change);
+            fan_out_all(&mut all, change);
         }
     }
 
@@ -383,6 +406,7 @@ impl Registry {
     pub(crate) fn sweep(&self, now: Instant) -> usize {
         let factor = self.shared.config.stale_after;
         let mut marked = 0;
+        let mut all = self.shared.watch_all.lock();
         for mut e in self.shared.entries.iter_mut() {
             if !e.watched_for_staleness() {
                 continue;
@@ -393,18 +417,18 @@ impl Registry {
                 let message = format!("no heartbeat for {} ms", silent.as_millis());
                 if let Some(change) = e.mark_stale(message, now) {
                     e.fan_out(&change);
-                    self.fan_out_all(change);
+                    fan_out_all(&mut all, change);
                     marked += 1;
                 }
             }
         }
         marked
     }
+}
 
-    fn fan_out_all(&self, change: StatusChange) {
-        let mut all = self.shared.watch_all.lock();
-        all.retain(|tx| tx.send(change.clone()).is_ok());
-    }
+/// Sends `change` to every `watch_all` subscriber, dropping the gone ones.
+fn fan_out_all(all: &mut Vec<mpsc::UnboundedSender<StatusChange>>, change: StatusChange) {
+    all.retain(|tx| tx.send(change.clone()).is_ok());
 }
 
 impl std::fmt::Debug for Registry {

@@ -39,6 +39,7 @@
 //! ```
 
 mod context;
+mod joint;
 pub mod periodic;
 pub mod task;
 

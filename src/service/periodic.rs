@@ -43,6 +43,7 @@
 //! );
 //! ```
 
+use super::joint::Joint;
 use super::{Service, ServiceContext};
 use crate::exit::BoxError;
 use crate::status::Status;
@@ -51,7 +52,6 @@ use actix::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::fmt::Display;
 use std::time::Duration;
-use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 /// What to do about a failed tick.
@@ -160,10 +160,29 @@ impl PeriodicConfig {
     }
 
     /// The delay after `consecutive` failures (1-based).
+    ///
+    /// Exact integer arithmetic, saturating at `max_retry_delay`: any cap up
+    /// to `Duration::MAX` and any failure count are safe.
     pub fn retry_after(&self, consecutive: u32) -> Duration {
-        let factor = 2f64.powi(consecutive.saturating_sub(1).min(1_000) as i32);
-        let d = self.retry_delay.as_secs_f64() * factor;
-        Duration::from_secs_f64(d.min(self.max_retry_delay.as_secs_f64()))
+        const NANOS_PER_SEC: u128 = 1_000_000_000;
+        if self.retry_delay.is_zero() {
+            return Duration::ZERO;
+        }
+        let doublings = consecutive.saturating_sub(1);
+        let cap = self.max_retry_delay.as_nanos();
+        let nanos = if doublings >= 127 {
+            cap
+        } else {
+            self.retry_delay
+                .as_nanos()
+                .checked_mul(1u128 << doublings)
+                .map_or(cap, |n| n.min(cap))
+        };
+        // At most the cap's nanoseconds, so the seconds fit in a u64.
+        Duration::new(
+            (nanos / NANOS_PER_SEC) as u64,
+            (nanos % NANOS_PER_SEC) as u32,
+        )
     }
 
     pub(crate) fn validate(&self) -> Result<(), (&'static str, &'static str)> {
@@ -193,13 +212,17 @@ struct Counters {
     last_error: Option<String>,
 }
 
+/// What a tick hands back: the service, how the tick ended, how long it took.
+type TickOutput<P> = (Box<P>, Result<(), <P as Periodic>::Error>, Duration);
+
 /// The actor that runs a [`Periodic`].
 pub struct PeriodicService<P: Periodic> {
     // Boxed: actix actors must be Unpin, user types need not be.
     inner: Option<Box<P>>,
     config: PeriodicConfig,
     counters: Counters,
-    in_flight: Option<oneshot::Receiver<()>>,
+    /// The tick in flight, shared with the stop hook (see [`Joint`]).
+    in_flight: Option<Joint<TickOutput<P>>>,
     cx: Option<ServiceContext>,
 }
 
@@ -226,23 +249,48 @@ impl<P: Periodic> PeriodicService<P> {
         let Some(mut inner) = self.inner.take() else {
             return;
         };
-        let (tx, rx) = oneshot::channel();
-        self.in_flight = Some(rx);
         let tick_cx = cx.clone();
+        let tick = Joint::new(async move {
+            let began = Instant::now();
+            let result = inner.tick(&tick_cx).await;
+            (inner, result, began.elapsed())
+        });
+        self.in_flight = Some(tick.clone());
         ctx.spawn(
-            wrap_future::<_, Self>(async move {
-                let began = Instant::now();
-                let result = inner.tick(&tick_cx).await;
-                (inner, result, began.elapsed())
-            })
-            .map(move |(inner, result, took), act, ctx| {
+            wrap_future::<_, Self>(tick.drive()).map(move |finished, act, ctx| {
+                // `None`: the stop hook saw the tick finish and counted it.
+                let Some((inner, result, took)) = finished else {
+                    return;
+                };
                 let verdict = result.as_ref().err().map(|e| inner.classify(e));
                 act.inner = Some(inner);
                 act.in_flight = None;
-                let _ = tx.send(());
                 act.record(&cx, result.map_err(|e| e.to_string()), verdict, took, ctx);
             }),
         );
+    }
+
+    /// Counts a finished tick and publishes the counters; returns the
+    /// number of consecutive failures.
+    fn count(&mut self, cx: &ServiceContext, result: &Result<(), String>, took: Duration) -> u32 {
+        let c = &mut self.counters;
+        c.last_run_ms = Some(crate::registry::now_ms());
+        c.last_duration = Some(took);
+        match result {
+            Ok(()) => {
+                c.processed += 1;
+                c.consecutive = 0;
+            }
+            Err(error) => {
+                c.errors += 1;
+                c.consecutive += 1;
+                c.last_error = Some(error.clone());
+            }
+        }
+        let consecutive = c.consecutive;
+        cx.heartbeat();
+        self.publish(cx);
+        consecutive
     }
 
     fn record(
@@ -253,15 +301,9 @@ impl<P: Periodic> PeriodicService<P> {
         took: Duration,
         ctx: &mut Context<Self>,
     ) {
-        let c = &mut self.counters;
-        c.last_run_ms = Some(crate::registry::now_ms());
-        c.last_duration = Some(took);
-        cx.heartbeat();
+        let consecutive = self.count(cx, &result, took);
         match result {
             Ok(()) => {
-                c.processed += 1;
-                c.consecutive = 0;
-                self.publish(cx);
                 if cx.status() != Status::Ok {
                     cx.set_status(Status::Ok);
                 }
@@ -270,11 +312,6 @@ impl<P: Periodic> PeriodicService<P> {
                 }
             }
             Err(error) => {
-                c.errors += 1;
-                c.consecutive += 1;
-                c.last_error = Some(error.clone());
-                let consecutive = c.consecutive;
-                self.publish(cx);
                 if verdict == Some(Verdict::Stop) {
                     cx.fail::<Self>(ctx, format!("tick failed and will not be retried: {error}"));
                     return;
@@ -357,11 +394,19 @@ impl<P: Periodic> Service for PeriodicService<P> {
         let cx = cx.clone();
         Box::pin(
             wrap_future::<_, Self>(async move {
-                if let Some(done) = in_flight {
-                    let _ = done.await;
+                match in_flight {
+                    // Drive the tick to its end here: actix does not poll the
+                    // spawned tick while this hook is pending.
+                    Some(tick) => tick.drive().await,
+                    None => None,
                 }
             })
-            .then(move |(), act, _| -> ResponseActFuture<Self, ()> {
+            .then(move |finished, act, _| -> ResponseActFuture<Self, ()> {
+                if let Some((inner, result, took)) = finished {
+                    act.inner = Some(inner);
+                    act.in_flight = None;
+                    act.count(&cx, &result.map_err(|e| e.to_string()), took);
+                }
                 let Some(mut inner) = act.inner.take() else {
                     return Box::pin(ready(()));
                 };
@@ -378,5 +423,10 @@ impl<P: Periodic> Service for PeriodicService<P> {
 
     fn health_interval(&self) -> Duration {
         self.config.interval.max(self.config.max_retry_delay)
+    }
+
+    // Every finished tick is a heartbeat; a tick that hangs shows as stale.
+    fn beats_on_health_check(&self) -> bool {
+        false
     }
 }

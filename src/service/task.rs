@@ -25,13 +25,13 @@
 //! }
 //! ```
 
+use super::joint::Joint;
 use super::{Service, ServiceContext, DEFAULT_HEALTH_INTERVAL};
 use crate::exit::BoxError;
 use actix::fut::{ready, wrap_future, ActorFutureExt};
 use actix::prelude::*;
 use std::future::Future;
 use std::time::Duration;
-use tokio::sync::oneshot;
 
 /// A service that is one async function (a single-shot job or a loop).
 #[allow(async_fn_in_trait)]
@@ -80,14 +80,18 @@ where
 pub struct TaskService<T: Task> {
     // Boxed: actix actors must be Unpin, user types need not be.
     task: Option<Box<T>>,
-    done: Option<oneshot::Receiver<()>>,
+    /// `run` while it executes, shared with the stop hook (see [`Joint`]).
+    running: Option<Joint<RunOutput<T>>>,
 }
+
+/// What `run` hands back: the task, and how it ended.
+type RunOutput<T> = (Box<T>, Result<(), BoxError>);
 
 impl<T: Task> TaskService<T> {
     pub(crate) fn new(task: T) -> Self {
         TaskService {
             task: Some(Box::new(task)),
-            done: None,
+            running: None,
         }
     }
 
@@ -100,18 +104,21 @@ impl<T: Task> TaskService<T> {
         let Some(mut task) = self.task.take() else {
             return;
         };
-        let (tx, rx) = oneshot::channel();
-        self.done = Some(rx);
-        let cx = cx.clone();
         let run_cx = cx.clone();
+        let run = Joint::new(async move {
+            let result = task.run(&run_cx).await;
+            (task, result)
+        });
+        self.running = Some(run.clone());
+        let cx = cx.clone();
         ctx.spawn(
-            wrap_future::<_, Self>(async move {
-                let result = task.run(&run_cx).await;
-                (task, result)
-            })
-            .map(move |(task, result), act, ctx| {
+            wrap_future::<_, Self>(run.drive()).map(move |finished, act, ctx| {
+                // `None`: the stop hook saw `run` finish and handled it.
+                let Some((task, result)) = finished else {
+                    return;
+                };
                 act.task = Some(task);
-                let _ = tx.send(());
+                act.running = None;
                 match result {
                     Err(e) => cx.fail::<Self>(ctx, e),
                     // A stop in progress finishes the instance itself.
@@ -154,15 +161,24 @@ impl<T: Task> Service for TaskService<T> {
     }
 
     fn stop(&mut self, cx: &ServiceContext, _: &mut Context<Self>) -> ResponseActFuture<Self, ()> {
-        let done = self.done.take();
+        let running = self.running.take();
         let cx = cx.clone();
         Box::pin(
             wrap_future::<_, Self>(async move {
-                if let Some(done) = done {
-                    let _ = done.await;
+                match running {
+                    // Drive `run` to its end here: actix does not poll the
+                    // spawned runner while this hook is pending.
+                    Some(run) => run.drive().await,
+                    None => None,
                 }
             })
-            .then(move |(), act, _| -> ResponseActFuture<Self, ()> {
+            .then(move |finished, act, _| -> ResponseActFuture<Self, ()> {
+                if let Some((task, result)) = finished {
+                    act.task = Some(task);
+                    if let Err(e) = result {
+                        cx.record_failure(e.to_string());
+                    }
+                }
                 let Some(mut task) = act.task.take() else {
                     return Box::pin(ready(()));
                 };

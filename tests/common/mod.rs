@@ -179,3 +179,191 @@ pub fn lifecycle(journal: &Journal) -> Vec<String> {
         .filter(|e| e.contains(":start:") || e.contains(":stop:"))
         .collect()
 }
+
+/// Runtime settings whose registry sweeps for stale services every 10 ms,
+/// so staleness tests need little (paused) time.
+pub fn fast_sweep() -> servitor::RuntimeConfig {
+    servitor::RuntimeConfig {
+        registry: servitor::RegistryConfig {
+            stale_after: 3.0,
+            sweep_interval: Duration::from_millis(10),
+        },
+        ..Default::default()
+    }
+}
+
+/// Runs one child under a one-for-one test supervisor (1,000 restarts per
+/// second allowed) with the given runtime settings.
+pub async fn start_one_with(
+    child: ChildSpec,
+    config: servitor::RuntimeConfig,
+) -> servitor::testing::TestTree {
+    let spec = servitor::Supervisor::builder(servitor::testing::TEST_SUPERVISOR)
+        .intensity(1_000, Duration::from_secs(1))
+        .child(child)
+        .build()
+        .expect("valid test tree");
+    servitor::testing::TestTree::start_spec(spec, config)
+        .await
+        .expect("test tree starts")
+}
+
+// ---- helpers for the supervision suites ----
+
+/// How long a test waits for something that should happen promptly. Under
+/// `tokio::time::pause` it only elapses when the awaited thing never comes.
+pub const BOUND: Duration = Duration::from_secs(30);
+
+/// A control whose probes take `delay` in their stop hook.
+pub fn slow_stop(delay: Duration) -> Control {
+    Arc::new(Mutex::new(Behaviour {
+        stop_delay: Some(delay),
+        ..Behaviour::default()
+    }))
+}
+
+/// A control whose probes take `delay` in their start hook.
+pub fn slow_start(delay: Duration) -> Control {
+    Arc::new(Mutex::new(Behaviour {
+        start_delay: Some(delay),
+        ..Behaviour::default()
+    }))
+}
+
+/// A control whose probes fail their next `n` starts with an error.
+pub fn failing_starts(n: u32) -> Control {
+    Arc::new(Mutex::new(Behaviour {
+        fail_starts: n,
+        ..Behaviour::default()
+    }))
+}
+
+/// Tells the running probe `name` to end its incarnation as `how` says.
+pub fn crash(runtime: &servitor::Runtime, name: &str, how: Crash) {
+    runtime
+        .service::<Probe>(name)
+        .unwrap_or_else(|e| panic!("no probe `{name}`: {e}"))
+        .tell(how)
+        .unwrap_or_else(|e| panic!("cannot crash `{name}`: {e}"));
+}
+
+/// The incarnation of the probe `name` that answers now (waiting for one to
+/// be up).
+pub async fn incarnation(runtime: &servitor::Runtime, name: &str) -> u64 {
+    runtime
+        .service::<Probe>(name)
+        .unwrap_or_else(|e| panic!("no probe `{name}`: {e}"))
+        .call(WhoAreYou)
+        .await
+        .unwrap_or_else(|e| panic!("`{name}` did not answer: {e}"))
+        .1
+}
+
+/// Waits until the journal holds `entry` (bounded by [`BOUND`]).
+pub async fn reached(journal: &Journal, entry: &str) {
+    journal
+        .wait_for(entry, BOUND)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// The position of `entry` in the journal; panics if it is missing.
+pub fn position(journal: &Journal, entry: &str) -> usize {
+    let entries = journal.entries();
+    entries
+        .iter()
+        .position(|e| e == entry)
+        .unwrap_or_else(|| panic!("no journal entry `{entry}` in {entries:?}"))
+}
+
+/// Asserts that `first` was journalled before `second`.
+pub fn assert_before(journal: &Journal, first: &str, second: &str) {
+    assert!(
+        position(journal, first) < position(journal, second),
+        "`{first}` should come before `{second}`: {:?}",
+        journal.entries()
+    );
+}
+
+/// The lifecycle entries recorded after the first `skip` entries of
+/// [`lifecycle`].
+pub fn lifecycle_after(journal: &Journal, skip: usize) -> Vec<String> {
+    lifecycle(journal).into_iter().skip(skip).collect()
+}
+
+/// A message-handling service whose status the test sets through calls, and
+/// which can be made a zombie: alive, but too busy to beat.
+pub struct Dial {
+    interval: Duration,
+    cx: Option<ServiceContext>,
+}
+
+impl Actor for Dial {
+    type Context = Context<Self>;
+}
+
+impl Service for Dial {
+    fn start(
+        &mut self,
+        cx: &ServiceContext,
+        _: &mut Context<Self>,
+    ) -> ResponseActFuture<Self, Result<(), BoxError>> {
+        self.cx = Some(cx.clone());
+        Box::pin(actix::fut::ready(Ok(())))
+    }
+
+    fn health_interval(&self) -> Duration {
+        self.interval
+    }
+}
+
+/// A child spec for a [`Dial`] named `name` that beats every `interval`.
+pub fn dial(name: &str, interval: Duration) -> ChildSpec {
+    ChildSpec::service(name.to_string(), move || Dial { interval, cx: None })
+}
+
+/// Sets a dial's status (and message).
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct SetStatus(pub servitor::Status, pub Option<String>);
+
+impl Handler<SetStatus> for Dial {
+    type Result = ();
+    fn handle(&mut self, SetStatus(status, message): SetStatus, _: &mut Context<Self>) {
+        let cx = self.cx.as_ref().expect("started");
+        match message {
+            Some(m) => cx.set_status_with(status, m),
+            None => cx.set_status(status),
+        }
+    }
+}
+
+/// Makes a dial block its context on `ctx.wait` until the sender is used or
+/// dropped: its mailbox and health checks stop while its task stays alive.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Stall(pub tokio::sync::oneshot::Receiver<()>);
+
+impl Handler<Stall> for Dial {
+    type Result = ();
+    fn handle(&mut self, Stall(until): Stall, ctx: &mut Context<Self>) {
+        ctx.wait(
+            async move {
+                let _ = until.await;
+            }
+            .into_actor(self),
+        );
+    }
+}
+
+/// Hands out the dial's context, to report from outside the actor.
+#[derive(Message)]
+#[rtype(result = "ServiceContext")]
+pub struct GetContext;
+
+impl Handler<GetContext> for Dial {
+    type Result = MessageResult<GetContext>;
+    fn handle(&mut self, _: GetContext, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.cx.clone().expect("started"))
+    }
+}
