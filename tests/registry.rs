@@ -471,3 +471,25 @@ async fn reads_and_watches_from_other_threads_proceed_while_writes_happen() {
     );
     tree.shutdown().await;
 }
+
+#[actix_rt::test]
+async fn the_snapshot_lists_the_tree_depth_first_in_start_order() {
+    let journal = servitor::testing::Journal::new();
+    let tree = servitor::Supervisor::builder("app")
+        .child(common::probe("zeta", &journal))
+        .child(
+            servitor::Supervisor::builder("workers")
+                .child(common::probe("parser", &journal))
+                .child(common::probe("enricher", &journal)),
+        )
+        .child(common::probe("alpha", &journal))
+        .build()
+        .unwrap();
+    let app = servitor::Runtime::start(tree).await.unwrap();
+    let names: Vec<String> = app.health().services.into_iter().map(|r| r.name).collect();
+    assert_eq!(
+        names,
+        ["app", "zeta", "workers", "parser", "enricher", "alpha"]
+    );
+    app.shutdown().await.unwrap();
+}

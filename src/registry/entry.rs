@@ -8,6 +8,9 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 pub(crate) struct Entry {
+    /// Registration sequence numbers from the root down: sorting by it
+    /// lists a tree depth first in start order.
+    pub order: Vec<u64>,
     /// The report as served; its status is the effective one (stale overrides).
     pub report: HealthReport,
     /// The status the service itself last set (what stale hides).
@@ -23,6 +26,7 @@ pub(crate) struct Entry {
 impl Entry {
     pub fn new(report: HealthReport, interval: Duration) -> Self {
         Entry {
+            order: Vec::new(),
             reported: report.status,
             reported_message: None,
             report,

@@ -35,6 +35,7 @@ use dashmap::DashMap;
 use entry::Entry;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
@@ -99,6 +100,7 @@ pub(crate) struct Shared {
     watch_all: Mutex<Vec<mpsc::UnboundedSender<StatusChange>>>,
     config: RegistryConfig,
     actor: Mutex<Option<Addr<RegistryActor>>>,
+    next_seq: AtomicU64,
 }
 
 impl Registry {
@@ -121,6 +123,7 @@ impl Registry {
         let registry = Registry {
             shared: Arc::new(Shared {
                 entries: DashMap::new(),
+                next_seq: AtomicU64::new(0),
                 watch_all: Mutex::new(Vec::new()),
                 config,
                 actor: Mutex::new(None),
@@ -168,16 +171,22 @@ impl Registry {
             .collect()
     }
 
-    /// Every report, sorted by path, with the overall (worst) status.
+    /// Every report, in tree order (depth first, children in start order),
+    /// with the overall (worst) status.
     pub fn snapshot(&self) -> HealthSnapshot {
         let now = Instant::now();
-        HealthSnapshot::from_reports(
-            self.shared
-                .entries
-                .iter()
-                .map(|e| e.report_at(now))
-                .collect(),
-        )
+        let mut ordered: Vec<(Vec<u64>, HealthReport)> = self
+            .shared
+            .entries
+            .iter()
+            .map(|e| (e.order.clone(), e.report_at(now)))
+            .collect();
+        ordered.sort_by(|a, b| a.0.cmp(&b.0));
+        let services: Vec<HealthReport> = ordered.into_iter().map(|(_, r)| r).collect();
+        HealthSnapshot {
+            status: crate::status::aggregate(services.iter().map(|r| r.status)),
+            services,
+        }
     }
 
     /// The worst status of the node named `name` and everything below it.
@@ -233,6 +242,13 @@ impl Registry {
         interval: Duration,
     ) -> Result<(), RegistryError> {
         use dashmap::mapref::entry::Entry as Slot;
+        // Looked up before the new entry's shard is locked.
+        let mut order = path
+            .rsplit_once('/')
+            .and_then(|(parent, _)| parent.rsplit('/').next())
+            .and_then(|parent| self.shared.entries.get(parent).map(|e| e.order.clone()))
+            .unwrap_or_default();
+        order.push(self.shared.next_seq.fetch_add(1, Ordering::Relaxed));
         let mut all = self.shared.watch_all.lock();
         match self.shared.entries.entry(name.to_string()) {
             Slot::Occupied(o) if o.get().report.path == path => Ok(()),
@@ -240,7 +256,9 @@ impl Registry {
             Slot::Vacant(v) => {
                 let mut report = HealthReport::new(name, path, Status::Starting);
                 report.kind = kind;
-                let e = v.insert(Entry::new(report, interval));
+                let mut entry = Entry::new(report, interval);
+                entry.order = order;
+                let e = v.insert(entry);
                 fan_out_all(&mut all, e.change(None));
                 Ok(())
             }
