@@ -1,0 +1,474 @@
+//! The shared store behind every handle of one cache: the shards, the
+//! hasher, the listener and weigher, and whether the cache is open.
+//!
+//! A key is hashed once; the high half of the hash picks the shard, the low
+//! half is the shard's index hash. Each shard sits behind its own lock on
+//! its own cache lines, so threads working on different shards never touch
+//! the same memory — except for the two totals (entries and weight) that
+//! the size bounds are checked against, which change only when an entry is
+//! added or removed, never on a hit.
+//!
+//! The bounds are global: an insert that takes the cache over its capacity
+//! or weight evicts from its own shard (an expired entry if one is due,
+//! else the least recently used), and from the next shards if its own has
+//! nothing else. So a cache never evicts before it is full, and with one
+//! shard eviction is exact LRU.
+//!
+//! ## Lifecycle
+//!
+//! The store is created with the service's [`ChildSpec`](crate::ChildSpec)
+//! and outlives every incarnation of the cache actor: a crash of the actor
+//! loses no data, and the data path never waits for it. The store closes —
+//! drops its entries and fails every operation with
+//! [`CacheError::Stopped`] — when the service is gone for good:
+//!
+//! * when the last copy of its child spec is dropped (its supervisor removed
+//!   the child, or the runtime shut down; also a spec dropped before it ever
+//!   ran): at once;
+//! * when the registry forgets the service's name (the same events, seen
+//!   when the spec was cloned and a copy is still held): as soon as the
+//!   watcher task the actor started hears of it.
+//!
+//! A copy of the spec added to a tree again reopens the store, empty.
+
+use super::config::CacheConfig;
+use super::error::CacheError;
+use super::listener::{Listener, Removals};
+use super::shard::{Shard, NO_SLOT};
+use super::stats::CacheStats;
+use crate::service::ServiceContext;
+use parking_lot::Mutex;
+use std::hash::{BuildHasher, Hash, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+/// Measures an entry for the weight bound.
+pub(crate) type Weigher<K, V> = Arc<dyn Fn(&K, &V) -> u32 + Send + Sync>;
+
+/// The most entries a sweep removes per lock hold of one shard, so readers
+/// and writers of that shard wait at most this long.
+const SWEEP_CHUNK: usize = 1024;
+
+/// Keeps each shard's lock on cache lines of its own.
+#[repr(align(128))]
+struct Padded<T>(T);
+
+/// One shard behind its lock.
+type Locked<K, V> = Padded<Mutex<Shard<K, V>>>;
+
+/// Entries and weight over all shards, for the size bounds. Updated from
+/// each shard's own counts whenever an operation changed them, so they are
+/// exact once no operation is in progress.
+#[repr(align(128))]
+#[derive(Default)]
+struct Totals {
+    count: AtomicU64,
+    weight: AtomicU64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Built, service never started: usable, not swept.
+    Idle,
+    /// The service runs (or restarts).
+    Open,
+    /// The service is gone for good.
+    Closed,
+}
+
+struct Lifecycle {
+    phase: Phase,
+    /// Bumped at each open, so a watcher of an earlier opening cannot close
+    /// a later one.
+    epoch: u64,
+}
+
+/// What one sweep pass did.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct SweepReport {
+    pub expired: usize,
+    /// The pass hit its limit with expired entries left.
+    pub behind: bool,
+}
+
+pub(crate) struct Store<K, V> {
+    pub name: String,
+    pub config: CacheConfig,
+    hasher: RandomState,
+    shards: Box<[Locked<K, V>]>,
+    shard_mask: usize,
+    totals: Totals,
+    capacity: u64,
+    max_weight: u64,
+    pub listener: Option<Listener<K, V>>,
+    weigher: Option<Weigher<K, V>>,
+    lifecycle: Mutex<Lifecycle>,
+    stopped: watch::Sender<bool>,
+    pub loads: AtomicU64,
+    pub load_failures: AtomicU64,
+}
+
+impl<K, V> Store<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
+    /// A store for a validated config.
+    pub fn new(
+        name: String,
+        config: CacheConfig,
+        listener: Option<Listener<K, V>>,
+        weigher: Option<Weigher<K, V>>,
+    ) -> Self {
+        let n = config.shard_count();
+        let shards = (0..n).map(|_| Padded(Mutex::new(Shard::new()))).collect();
+        Store {
+            name,
+            hasher: RandomState::new(),
+            shards,
+            shard_mask: n - 1,
+            totals: Totals::default(),
+            capacity: config.capacity,
+            max_weight: config.max_weight.unwrap_or(u64::MAX),
+            config,
+            listener,
+            weigher,
+            lifecycle: Mutex::new(Lifecycle {
+                phase: Phase::Idle,
+                epoch: 0,
+            }),
+            stopped: watch::channel(false).0,
+            loads: AtomicU64::new(0),
+            load_failures: AtomicU64::new(0),
+        }
+    }
+
+    #[inline]
+    pub fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    #[inline]
+    fn shard_index(&self, hash: u64) -> usize {
+        (hash >> 32) as usize & self.shard_mask
+    }
+
+    pub fn stopped_error(&self) -> CacheError {
+        CacheError::Stopped {
+            cache: self.name.clone(),
+        }
+    }
+
+    /// The weight of an entry (0 without a weigher).
+    #[inline]
+    pub fn weigh(&self, key: &K, value: &V) -> u32 {
+        match &self.weigher {
+            Some(w) => w(key, value),
+            None => 0,
+        }
+    }
+
+    /// When an entry written now with `ttl` expires (`None`: never; a TTL
+    /// too large for the clock counts as never).
+    #[inline]
+    pub fn expires_at(&self, ttl: Option<Duration>) -> Option<Instant> {
+        ttl.and_then(|d| Instant::now().checked_add(d))
+    }
+
+    /// Runs `f` on the shard of `hash` under its lock, then reports what it
+    /// removed to the listener (after unlocking).
+    #[inline]
+    pub fn with_shard<R>(
+        &self,
+        hash: u64,
+        f: impl FnOnce(&mut Shard<K, V>, &mut Removals<K, V>) -> R,
+    ) -> Result<R, CacheError> {
+        self.locked(self.shard_index(hash), f)
+    }
+
+    /// Runs `f` on every shard in turn, like [`Self::with_shard`].
+    pub fn each_shard(
+        &self,
+        mut f: impl FnMut(&mut Shard<K, V>, &mut Removals<K, V>),
+    ) -> Result<(), CacheError> {
+        for i in 0..self.shards.len() {
+            self.locked(i, &mut f)?;
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn locked<R>(
+        &self,
+        i: usize,
+        f: impl FnOnce(&mut Shard<K, V>, &mut Removals<K, V>) -> R,
+    ) -> Result<R, CacheError> {
+        let mut removals = Removals::new();
+        let out = {
+            let mut shard = self.shards[i].0.lock();
+            if shard.closed {
+                return Err(self.stopped_error());
+            }
+            let before = counts(&shard);
+            let out = f(&mut shard, &mut removals);
+            self.settle(before, &shard);
+            out
+        };
+        if !removals.is_empty() {
+            removals.notify(self.listener.as_ref());
+        }
+        Ok(out)
+    }
+
+    /// Stores an entry, then evicts until the cache is within its bounds:
+    /// from the entry's own shard first, then from the others. `also` runs
+    /// under the same lock, before the insert.
+    pub fn insert(
+        &self,
+        hash: u64,
+        key: K,
+        value: V,
+        expires: Option<Instant>,
+        also: impl FnOnce(&mut Shard<K, V>),
+    ) -> Result<(), CacheError> {
+        let weight = self.weigh(&key, &value);
+        if u64::from(weight) > self.max_weight {
+            return Err(CacheError::TooHeavy {
+                cache: self.name.clone(),
+                weight: weight.into(),
+                limit: self.max_weight,
+            });
+        }
+        let home = self.shard_index(hash);
+        let mut removals = Removals::new();
+        let still_over = {
+            let mut shard = self.shards[home].0.lock();
+            if shard.closed {
+                return Err(self.stopped_error());
+            }
+            also(&mut shard);
+            let before = counts(&shard);
+            let keep = shard.insert(hash, key, value, weight, expires, &mut removals);
+            self.settle(before, &shard);
+            self.evict_while_over(&mut shard, keep, &mut removals)
+        };
+        removals.notify(self.listener.as_ref());
+        if still_over {
+            // Nothing left to evict in the home shard: take from the others.
+            for step in 1..self.shards.len() {
+                let i = (home + step) & self.shard_mask;
+                let done = self.locked(i, |shard, removals| {
+                    !self.evict_while_over(shard, NO_SLOT, removals)
+                });
+                if done.unwrap_or(true) {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Evicts from `shard` while the cache is over a bound; returns whether
+    /// it still is (the shard had nothing more to give).
+    fn evict_while_over(
+        &self,
+        shard: &mut Shard<K, V>,
+        keep: u32,
+        removals: &mut Removals<K, V>,
+    ) -> bool {
+        while self.over_bounds() {
+            let before = counts(shard);
+            if !shard.evict_one(keep, removals) {
+                return true;
+            }
+            self.settle(before, shard);
+        }
+        false
+    }
+
+    #[inline]
+    fn over_bounds(&self) -> bool {
+        self.totals.count.load(Ordering::Relaxed) > self.capacity
+            || self.totals.weight.load(Ordering::Relaxed) > self.max_weight
+    }
+
+    /// Carries a shard's change in entries and weight over to the totals.
+    #[inline]
+    fn settle(&self, (len, weight): (usize, u64), shard: &Shard<K, V>) {
+        let (now_len, now_weight) = counts(shard);
+        if now_len != len {
+            add_signed(&self.totals.count, now_len as u64, len as u64);
+        }
+        if now_weight != weight {
+            add_signed(&self.totals.weight, now_weight, weight);
+        }
+    }
+
+    /// Removes expired entries, at most `limit`, reporting them as it goes.
+    /// A listener panic unwinds out of here (into the cache actor).
+    pub fn sweep(&self, limit: usize) -> SweepReport {
+        let now = Instant::now();
+        let mut report = SweepReport::default();
+        let mut budget = limit;
+        for i in 0..self.shards.len() {
+            loop {
+                let pass = self.locked(i, |shard, removals| {
+                    shard.purge_expired(now, budget.min(SWEEP_CHUNK), removals)
+                });
+                let Ok((removed, more)) = pass else {
+                    return report;
+                };
+                report.expired += removed;
+                budget -= removed;
+                if !more {
+                    break;
+                }
+                if budget == 0 {
+                    report.behind = true;
+                    return report;
+                }
+            }
+        }
+        report
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        let mut stats = CacheStats::default();
+        for shard in self.shards.iter() {
+            shard.0.lock().add_stats(&mut stats);
+        }
+        stats.loads = self.loads.load(Ordering::Relaxed);
+        stats.load_failures = self.load_failures.load(Ordering::Relaxed);
+        stats.finish()
+    }
+
+    pub fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.lifecycle.lock().phase == Phase::Closed
+    }
+
+    /// Resolves once the store is closed.
+    pub async fn closed(&self) {
+        let mut rx = self.stopped.subscribe();
+        // The sender lives in `self`, so the channel cannot close first.
+        let _ = rx.wait_for(|stopped| *stopped).await;
+    }
+
+    /// A service instance started: open the store if it is not open, and
+    /// watch the registry for the service's name being forgotten.
+    pub fn open(self: &Arc<Self>, cx: &ServiceContext) {
+        let epoch = {
+            let mut lc = self.lifecycle.lock();
+            if lc.phase == Phase::Open {
+                return;
+            }
+            lc.phase = Phase::Open;
+            lc.epoch += 1;
+            for shard in self.shards.iter() {
+                shard.0.lock().closed = false;
+            }
+            self.stopped.send_replace(false);
+            lc.epoch
+        };
+        match cx.registry().watch(cx.name()) {
+            Ok(mut watch) => {
+                let guard = CloseOnDrop {
+                    store: Arc::downgrade(self),
+                    epoch: Some(epoch),
+                };
+                actix_rt::spawn(async move {
+                    let _guard = guard;
+                    while watch.next().await.is_some() {}
+                });
+            }
+            Err(e) => {
+                tracing::warn!(cache = %self.name, error = %e, "cannot watch the cache's registry entry")
+            }
+        }
+    }
+
+    /// Closes the store: drops every entry and fails every later operation.
+    /// With `Some(epoch)`, only if that opening is still the current one.
+    pub fn close(&self, epoch: Option<u64>) {
+        let mut lc = self.lifecycle.lock();
+        if lc.phase == Phase::Closed {
+            return;
+        }
+        if let Some(e) = epoch {
+            if lc.phase != Phase::Open || lc.epoch != e {
+                return;
+            }
+        }
+        lc.phase = Phase::Closed;
+        for shard in self.shards.iter() {
+            let drained = {
+                let mut shard = shard.0.lock();
+                shard.closed = true;
+                let before = counts(&shard);
+                let drained = shard.drain();
+                self.settle(before, &shard);
+                drained
+            };
+            drop(drained);
+        }
+        self.stopped.send_replace(true);
+        tracing::debug!(cache = %self.name, "cache stopped for good; entries dropped");
+    }
+}
+
+#[inline]
+fn counts<K: Hash + Eq, V>(shard: &Shard<K, V>) -> (usize, u64) {
+    (shard.len(), shard.weight())
+}
+
+/// Adds `now - before` (which may be negative) to `total`.
+#[inline]
+fn add_signed(total: &AtomicU64, now: u64, before: u64) {
+    if now > before {
+        total.fetch_add(now - before, Ordering::Relaxed);
+    } else {
+        total.fetch_sub(before - now, Ordering::Relaxed);
+    }
+}
+
+/// Closes a store when dropped (unless it was reopened since).
+pub(crate) struct CloseOnDrop<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
+    store: Weak<Store<K, V>>,
+    epoch: Option<u64>,
+}
+
+impl<K, V> CloseOnDrop<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
+    /// Closes `store` when the last copy of a child spec goes.
+    pub fn spec(store: &Arc<Store<K, V>>) -> Self {
+        CloseOnDrop {
+            store: Arc::downgrade(store),
+            epoch: None,
+        }
+    }
+}
+
+impl<K, V> Drop for CloseOnDrop<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
+    fn drop(&mut self) {
+        if let Some(store) = self.store.upgrade() {
+            store.close(self.epoch);
+        }
+    }
+}
