@@ -174,18 +174,21 @@ impl<A: Actor> ServiceRef<A> {
         M: Message + Send + 'static,
         M::Result: Send,
     {
-        {
-            let state = self.rx.borrow();
-            if let SlotState::Up(addr) = &*state {
-                if addr.connected() {
-                    let request = addr.send(msg);
-                    drop(state);
-                    return self.finish(request).await;
-                }
-            }
-        }
-        let addr = self.ready().await?;
-        self.finish(addr.send(msg)).await
+        // One await on the request, in this future's own state: the fast
+        // path (service up) costs one read lock on top of a raw `send`.
+        let sent = match &*self.rx.borrow() {
+            SlotState::Up(addr) if addr.connected() => Ok(addr.send(msg)),
+            _ => Err(msg),
+        };
+        let request = match sent {
+            Ok(request) => request,
+            Err(msg) => self.ready().await?.send(msg),
+        };
+        let reply = match self.reply_timeout {
+            None => request.await,
+            Some(t) => request.timeout(t).await,
+        };
+        reply.map_err(|e| self.mailbox_error(e))
     }
 
     /// Sends `msg` without waiting for a reply or for the service to come
@@ -210,18 +213,8 @@ impl<A: Actor> ServiceRef<A> {
         }
     }
 
-    async fn finish<M>(&self, request: actix::dev::Request<A, M>) -> Result<M::Result, CallError>
-    where
-        A: Handler<M>,
-        A::Context: ToEnvelope<A, M>,
-        M: Message + Send + 'static,
-        M::Result: Send,
-    {
-        let reply = match self.reply_timeout {
-            None => request.await,
-            Some(t) => request.timeout(t).await,
-        };
-        reply.map_err(|e| match e {
+    fn mailbox_error(&self, e: MailboxError) -> CallError {
+        match e {
             MailboxError::Timeout => CallError::Timeout {
                 service: self.name.to_string(),
                 after: self.reply_timeout.unwrap_or_default(),
@@ -229,7 +222,7 @@ impl<A: Actor> ServiceRef<A> {
             MailboxError::Closed => CallError::Interrupted {
                 service: self.name.to_string(),
             },
-        })
+        }
     }
 
     fn stopped(&self) -> CallError {
