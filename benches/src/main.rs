@@ -1,1 +1,59 @@
-fn main() {}
+//! servitor's benchmarks, each against a peer measured in the same run.
+//!
+//! ```text
+//! cargo run --release -p servitor-benches            # everything
+//! cargo run --release -p servitor-benches -- restart # one or more sections
+//! ```
+//!
+//! Sections: `call`, `restart`, `children`, `registry`. Timing is by hand
+//! (`Instant`), medians over rounds or iterations; heap figures come from a
+//! counting global allocator.
+
+mod actors;
+mod alloc;
+mod call;
+mod children;
+mod registry;
+mod report;
+mod restart;
+mod rt;
+
+#[global_allocator]
+static ALLOC: alloc::Counting = alloc::Counting;
+
+type Section = (&'static str, fn(&mut Vec<report::Row>));
+
+const SECTIONS: [Section; 4] = [
+    ("call", call::run),
+    ("restart", restart::run),
+    ("children", children::run),
+    ("registry", registry::run),
+];
+
+fn main() {
+    // Panics are part of the restart benchmark; printing each one to stderr
+    // would cost more than the restart itself, for every contender.
+    std::panic::set_hook(Box::new(|_| {}));
+    let wanted: Vec<String> = std::env::args().skip(1).collect();
+    for w in &wanted {
+        if !SECTIONS.iter().any(|(name, _)| name == w) {
+            eprintln!("unknown section `{w}`; sections: call, restart, children, registry");
+            std::process::exit(2);
+        }
+    }
+    let started = std::time::Instant::now();
+    let mut rows = Vec::new();
+    for (name, run) in SECTIONS {
+        if wanted.is_empty() || wanted.iter().any(|w| w == name) {
+            eprintln!("running {name} …");
+            let t = std::time::Instant::now();
+            run(&mut rows);
+            eprintln!("  {name} took {:.1} s", t.elapsed().as_secs_f64());
+        }
+    }
+    println!("{}", report::table(&rows));
+    println!(
+        "ratio = servitor / peer (lower is better for servitor); total {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
