@@ -17,7 +17,12 @@
 //!   in reverse order and fails, so its own supervisor applies its policy to
 //!   the whole subtree;
 //! * a [`Backoff`] delays restarts; a pending backoff never delays a stop;
-//! * the old instance's stop has finished before the new one's start hook runs.
+//! * the old instance's stop has finished before the new one's start hook runs;
+//!   incarnation numbers only grow, also for the children of a restarted
+//!   nested supervisor, so an old instance is never taken for the new one;
+//! * a child whose start hook failed or timed out is killed at once (it has
+//!   no stop hook to run); only children killed because their shutdown
+//!   timeout ran out are reported as killed.
 //!
 //! The supervisor is itself a [`Service`]: a nested supervisor is simply a
 //! child whose start hook starts its own children.
@@ -35,6 +40,7 @@ pub use spec::{
 };
 
 pub(crate) use incarnation::{Incarnation, StartEnv};
+use spec::{IncarnationMemo, SubtreeStarter};
 pub(crate) use spec::{Starter, SupervisorStarter};
 
 use crate::exit::{BoxError, ExitReason};
@@ -183,7 +189,14 @@ struct Child {
 }
 
 impl Child {
-    fn new(spec: ChildSpec, parent_path: &str) -> Self {
+    fn new(mut spec: ChildSpec, parent_path: &str, memo: &IncarnationMemo) -> Self {
+        if let Some(nested) = spec.starter.nested() {
+            // A nested supervisor joins this tree's incarnation numbering.
+            spec.starter = Arc::new(SubtreeStarter {
+                spec: nested.clone(),
+                memo: memo.clone(),
+            });
+        }
         Child {
             path: format!("{parent_path}/{}", spec.id),
             spec,
@@ -231,6 +244,7 @@ pub struct Supervisor {
     children: Vec<Child>,
     window: RestartWindow,
     cx: Option<ServiceContext>,
+    memo: IncarnationMemo,
 }
 
 impl Supervisor {
@@ -239,11 +253,11 @@ impl Supervisor {
         SupervisorBuilder::new(name)
     }
 
-    pub(crate) fn new(spec: SupervisorSpec, env: StartEnv) -> Self {
+    pub(crate) fn new(spec: SupervisorSpec, env: StartEnv, memo: IncarnationMemo) -> Self {
         let children = spec
             .children
             .into_iter()
-            .map(|c| Child::new(c, &env.path))
+            .map(|c| Child::new(c, &env.path, &memo))
             .collect();
         Supervisor {
             name: spec.name,
@@ -252,6 +266,7 @@ impl Supervisor {
             children,
             window: RestartWindow::default(),
             cx: None,
+            memo,
         }
     }
 
@@ -267,7 +282,7 @@ impl Supervisor {
     ) -> impl std::future::Future<Output = Result<(), String>> + 'static {
         let registry = self.env.registry.clone();
         let child = &mut self.children[i];
-        child.incarnations += 1;
+        child.incarnations = self.memo.next(&child.path);
         child.state = ChildState::Starting;
         child.ended = false;
         let env = StartEnv {
@@ -329,10 +344,10 @@ impl Supervisor {
             let pos = ids.iter().position(|id| *id == failed).unwrap_or(0);
             let mut undo = vec![failed.clone()];
             undo.extend(ids[..pos].iter().rev().cloned());
-            Box::pin(act.stop_in_order(undo.clone(), ctx).map(move |(), act, _| {
-                for id in &undo {
-                    act.forget(id);
-                }
+            // The names stay registered: whoever gives up on this supervisor
+            // frees them (the runtime, or `AddChild`), while a parent that
+            // restarts it keeps the handles to its children working.
+            Box::pin(act.stop_in_order(undo, ctx).map(move |(), _, _| {
                 Err(StartFailure {
                     child: failed,
                     reason,
@@ -382,6 +397,8 @@ impl Supervisor {
     }
 
     /// Stops one child: asks, waits up to its shutdown timeout, then kills.
+    /// A child whose start hook has not finished (it failed or timed out)
+    /// has no stop hook to run: it is killed at once.
     fn stop_child(&mut self, id: &str, ctx: &mut Context<Self>) -> Step<()> {
         let Some(i) = self.index(id) else {
             return Box::pin(ready(()));
@@ -398,42 +415,50 @@ impl Supervisor {
             }
             return Box::pin(ready(()));
         };
+        let shutdown = if child.state == ChildState::Starting {
+            Shutdown::Kill
+        } else {
+            child.spec.shutdown
+        };
         child.state = ChildState::Stopping;
         registry.set_status(&child.spec.id, 0, Status::Stopping, None);
-        let shutdown = child.spec.shutdown;
         let exited = inc.exited();
         let id = id.to_string();
+        // The exit reason, and whether the child was killed because its
+        // shutdown timeout ran out (what a shutdown report lists).
         let waiting = async move {
-            let reason = match shutdown {
+            let ended = match shutdown {
                 Shutdown::Kill => {
                     inc.kill();
-                    exited.await
+                    (exited.await, false)
                 }
                 Shutdown::Infinity => {
                     inc.request_stop();
-                    exited.await
+                    (exited.await, false)
                 }
                 Shutdown::Timeout(limit) => {
                     inc.request_stop();
                     let mut exited = Box::pin(exited);
                     match tokio::time::timeout(limit, &mut exited).await {
-                        Ok(reason) => reason,
+                        Ok(reason) => (reason, false),
                         Err(_) => {
                             inc.kill();
-                            exited.await
+                            (exited.await, true)
                         }
                     }
                 }
             };
             drop(inc);
-            reason
+            ended
         };
-        Box::pin(wrap_future::<_, Self>(waiting).map(move |reason, act, _| {
-            act.after_stop(&id, reason);
-        }))
+        Box::pin(
+            wrap_future::<_, Self>(waiting).map(move |(reason, timed_out), act, _| {
+                act.after_stop(&id, reason, timed_out);
+            }),
+        )
     }
 
-    fn after_stop(&mut self, id: &str, reason: ExitReason) {
+    fn after_stop(&mut self, id: &str, reason: ExitReason, timed_out: bool) {
         let Some(i) = self.index(id) else { return };
         let registry = self.env.registry.clone();
         let child = &mut self.children[i];
@@ -445,11 +470,12 @@ impl Supervisor {
         self.env.directory.down_subtree(&child.path);
         registry.mark_down(id);
         let message = match &reason {
-            ExitReason::Killed => {
+            ExitReason::Killed if timed_out => {
                 self.env.killed.lock().push(id.to_string());
                 tracing::warn!(child = %id, "killed at its shutdown timeout; its stop hook may not have run");
                 Some("killed at its shutdown timeout; its stop hook may not have run".to_string())
             }
+            ExitReason::Killed => Some("killed".to_string()),
             ExitReason::Shutdown | ExitReason::Normal => None,
             other => Some(other.to_string()),
         };
@@ -463,6 +489,7 @@ impl Supervisor {
             let path = self.children[i].path.clone();
             self.env.registry.deregister_subtree(&path);
             self.env.directory.remove_subtree(&path);
+            self.memo.forget_subtree(&path);
         }
     }
 
@@ -595,15 +622,22 @@ impl Supervisor {
             if delay.is_zero() {
                 act.restart_group_now(to_start, ctx);
             } else {
-                let timer_id = id.clone();
+                // Every member holds the group's timer: stopping them all
+                // (shutdown, giving up, a wider restart) cancels it, while
+                // removing one of them leaves it to the others.
+                let members = to_start.clone();
                 let timer = ctx.run_later(delay, move |act, ctx| {
-                    if let Some(k) = act.index(&timer_id) {
-                        act.children[k].timer = None;
+                    for sid in &to_start {
+                        if let Some(k) = act.index(sid) {
+                            act.children[k].timer = None;
+                        }
                     }
                     act.restart_group_now(to_start, ctx);
                 });
-                if let Some(k) = act.index(&id) {
-                    act.children[k].timer = Some(timer);
+                for sid in &members {
+                    if let Some(k) = act.index(sid) {
+                        act.children[k].timer = Some(timer);
+                    }
                 }
             }
         }));
@@ -760,7 +794,8 @@ impl Handler<AddChild> for Supervisor {
             return AtomicResponse::new(Box::pin(ready(Err(e))));
         }
         let id = spec.id.clone();
-        self.children.push(Child::new(spec, &self.env.path));
+        self.children
+            .push(Child::new(spec, &self.env.path, &self.memo));
         let i = self.children.len() - 1;
         let starting = self.launch(i, ctx);
         AtomicResponse::new(Box::pin(wrap_future::<_, Self>(starting).then(
@@ -811,14 +846,21 @@ impl Supervisor {
 impl Handler<RemoveChild> for Supervisor {
     type Result = AtomicResponse<Self, Result<(), SupervisorError>>;
     fn handle(&mut self, RemoveChild(id): RemoveChild, ctx: &mut Context<Self>) -> Self::Result {
-        if self.index(&id).is_none() {
+        let Some(i) = self.index(&id) else {
             return AtomicResponse::new(Box::pin(ready(Err(SupervisorError::NoSuchChild(id)))));
-        }
+        };
+        // A pending restart of its group still concerns the other members.
+        let group_timer = self.children[i].timer.take();
         AtomicResponse::new(Box::pin(self.stop_child(&id, ctx).map(
-            move |(), act, _| {
+            move |(), act, ctx| {
                 act.forget(&id);
                 if let Some(k) = act.index(&id) {
                     act.children.remove(k);
+                }
+                if let Some(timer) = group_timer {
+                    if !act.children.iter().any(|c| c.timer == Some(timer)) {
+                        ctx.cancel_future(timer);
+                    }
                 }
                 Ok(())
             },

@@ -3,10 +3,13 @@
 
 use super::builder::{BuildError, SupervisorBuilder, SupervisorSpec};
 use super::incarnation::{spawn_service, Incarnation, StartEnv};
+use crate::health::in_subtree;
 use crate::service::periodic::PeriodicService;
 use crate::service::task::TaskService;
 use crate::service::{Periodic, PeriodicConfig, Service, Task};
+use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -70,21 +73,71 @@ impl<A: Service> Starter for ServiceStarter<A> {
     }
 }
 
+/// Starts the root supervisor of a tree (one per runtime).
 pub(crate) struct SupervisorStarter {
     pub spec: SupervisorSpec,
 }
 
 impl Starter for SupervisorStarter {
     fn start(&self, env: &StartEnv) -> Incarnation {
-        let spec = self.spec.clone();
-        let env2 = env.clone();
-        spawn_service::<super::Supervisor>(
-            Arc::new(move || super::Supervisor::new(spec.clone(), env2.clone())),
-            env,
-        )
+        // A new tree: its incarnation numbers start afresh.
+        start_supervisor(&self.spec, env, IncarnationMemo::default())
     }
     fn nested(&self) -> Option<&SupervisorSpec> {
         Some(&self.spec)
+    }
+}
+
+/// Starts a nested supervisor inside a running tree. It shares the tree's
+/// [`IncarnationMemo`], so that the children of every new instance of the
+/// nested supervisor number their incarnations on from their predecessors'.
+pub(crate) struct SubtreeStarter {
+    pub spec: SupervisorSpec,
+    pub memo: IncarnationMemo,
+}
+
+impl Starter for SubtreeStarter {
+    fn start(&self, env: &StartEnv) -> Incarnation {
+        start_supervisor(&self.spec, env, self.memo.clone())
+    }
+    fn nested(&self) -> Option<&SupervisorSpec> {
+        Some(&self.spec)
+    }
+}
+
+fn start_supervisor(spec: &SupervisorSpec, env: &StartEnv, memo: IncarnationMemo) -> Incarnation {
+    let spec = spec.clone();
+    let env2 = env.clone();
+    spawn_service::<super::Supervisor>(
+        Arc::new(move || super::Supervisor::new(spec.clone(), env2.clone(), memo.clone())),
+        env,
+    )
+}
+
+/// The last incarnation number of every node of one running tree, by path.
+///
+/// A supervisor's child list lives and dies with the supervisor instance;
+/// this table outlives them, so that when a subtree is restarted its
+/// services continue their numbering instead of starting again at 1 — the
+/// number is what tells an old instance's late reports from the new one's.
+#[derive(Clone, Default)]
+pub(crate) struct IncarnationMemo {
+    last: Arc<Mutex<HashMap<String, u64>>>,
+}
+
+impl IncarnationMemo {
+    /// The number of the next incarnation of the node at `path`.
+    pub fn next(&self, path: &str) -> u64 {
+        let mut last = self.last.lock();
+        let n = last.entry(path.to_string()).or_insert(0);
+        *n += 1;
+        *n
+    }
+
+    /// Forgets the node at `path` and everything below it (removed for good:
+    /// a new child of the same name starts again at 1).
+    pub fn forget_subtree(&self, path: &str) {
+        self.last.lock().retain(|p, _| !in_subtree(p, path));
     }
 }
 
