@@ -298,7 +298,6 @@ async fn a_panic_in_the_stop_hook_is_a_failure_and_the_siblings_and_tree_carry_o
 }
 
 #[actix_rt::test]
-#[ignore = "supervisor bug: Supervisor::after_stop (src/supervisor/mod.rs) does not record an abnormal exit of a stopped child as its last failure"]
 async fn a_panic_in_the_stop_hook_is_recorded_as_the_last_failure() {
     tokio::time::pause();
     let fuse = Arc::new(AtomicU32::new(1));

@@ -479,6 +479,11 @@ impl Supervisor {
             ExitReason::Shutdown | ExitReason::Normal => None,
             other => Some(other.to_string()),
         };
+        if let Some(failure) = reason.failure() {
+            // A stop hook that panicked or failed is still a failure.
+            child.last_failure = Some(failure.clone());
+            registry.record_failure(id, failure);
+        }
         registry.set_status(id, 0, Status::Stopped, message);
         child.last_exit = Some(reason);
     }

@@ -161,8 +161,9 @@ impl Backoff {
             return Duration::ZERO;
         }
         let grown = self.initial.as_secs_f64() * self.factor.powi(n.min(1_000) as i32);
-        let capped = grown.min(self.max.as_secs_f64());
-        Duration::from_secs_f64(capped.max(0.0))
+        let capped = grown.min(self.max.as_secs_f64()).max(0.0);
+        // Near Duration::MAX the float no longer converts: that is the cap.
+        Duration::try_from_secs_f64(capped).unwrap_or(self.max)
     }
 
     /// [`delay`](Self::delay) with the jitter applied.
@@ -172,7 +173,8 @@ impl Backoff {
             return base;
         }
         let spread = (fastrand::f64() * 2.0 - 1.0) * self.jitter;
-        base.mul_f64((1.0 + spread).max(0.0))
+        Duration::try_from_secs_f64(base.as_secs_f64() * (1.0 + spread).max(0.0))
+            .unwrap_or(self.max)
     }
 
     pub(crate) fn validate(&self) -> Result<(), (&'static str, &'static str)> {
