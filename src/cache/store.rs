@@ -260,10 +260,16 @@ where
             // Nothing left to evict in the home shard: take from the others.
             for step in 1..self.shards.len() {
                 let i = (home + step) & self.shard_mask;
-                let done = self.locked(i, |shard, removals| {
-                    !self.evict_while_over(shard, NO_SLOT, removals)
-                });
-                if done.unwrap_or(true) {
+                // Not through `locked`: `evict_while_over` settles the totals
+                // after every eviction itself, and settling twice would
+                // undercount the cache and let it grow past its bounds.
+                let mut removals = Removals::new();
+                let done = {
+                    let mut shard = self.shards[i].0.lock();
+                    shard.closed || !self.evict_while_over(&mut shard, NO_SLOT, &mut removals)
+                };
+                removals.notify(self.listener.as_ref());
+                if done {
                     break;
                 }
             }
