@@ -26,8 +26,8 @@ use crate::handle::{Directory, LookupError, ServiceRef};
 use crate::health::{HealthSnapshot, NodeKind};
 use crate::registry::{Registry, RegistryConfig, RegistryError};
 use crate::supervisor::{
-    Incarnation, StartEnv, StartFailure, Starter, Supervisor, SupervisorRef, SupervisorSpec,
-    SupervisorStarter,
+    ExitCell, Incarnation, StartEnv, StartFailure, Starter, Supervisor, SupervisorRef,
+    SupervisorSpec, SupervisorStarter,
 };
 use actix::Actor;
 use parking_lot::Mutex;
@@ -92,7 +92,7 @@ impl Default for RuntimeConfig {
 pub struct Runtime {
     root_name: String,
     root: Mutex<Option<Incarnation>>,
-    exit: tokio::sync::watch::Receiver<Option<ExitReason>>,
+    exit: Arc<ExitCell>,
     registry: Registry,
     directory: Directory,
     killed: Arc<Mutex<Vec<String>>>,
@@ -128,6 +128,7 @@ impl Runtime {
             directory: directory.clone(),
             killed: killed.clone(),
             first_failure: first_failure.clone(),
+            exits: None,
         };
         registry.register(
             &root_name,
@@ -200,22 +201,13 @@ impl Runtime {
 
     /// Whether the root supervisor is still running.
     pub fn is_running(&self) -> bool {
-        self.exit.borrow().is_none() && self.root.lock().is_some()
+        self.exit.reason().is_none() && self.root.lock().is_some()
     }
 
     /// Waits until the tree ends by itself: `Ok` after an auto-shutdown,
     /// [`RuntimeError::RootFailed`] when the root supervisor gave up.
     pub async fn wait(&self) -> Result<(), RuntimeError> {
-        let mut exit = self.exit.clone();
-        let reason = loop {
-            if let Some(r) = exit.borrow_and_update().clone() {
-                break r;
-            }
-            if exit.changed().await.is_err() {
-                break exit.borrow().clone().unwrap_or(ExitReason::Killed);
-            }
-        };
-        root_outcome(reason)
+        root_outcome(self.exit.clone().wait().await)
     }
 
     /// Runs until Ctrl-C, SIGTERM or the tree ending by itself, then shuts
@@ -240,7 +232,7 @@ impl Runtime {
         let mut deadline_exceeded = false;
         let mut outcome = Ok(());
         if let Some(mut root) = root {
-            let already = root.exit.borrow().clone();
+            let already = root.exit.reason();
             match already {
                 Some(reason) => outcome = root_outcome(reason),
                 None => {

@@ -9,20 +9,32 @@
 //! `ExitReason::Panicked(message)` and the supervisor hears of it. (With
 //! `panic = "abort"` in the build profile nothing can be caught and the
 //! process ends.)
+//!
+//! An instance costs its arbiter little while it idles: one actix context
+//! item (the [`Lifeline`]) watches for a stop request and the next health
+//! check with two atomic loads per wake-up, and its end reaches the
+//! supervisor through one channel shared by all of its children.
 
 use crate::exit::{panic_message, ExitReason};
-use crate::handle::{Directory, Slot};
+use crate::handle::{AnySlot, Directory, Slot};
 use crate::registry::Registry;
 use crate::service::{Service, ServiceContext};
 use crate::status::Status;
-use actix::fut::{wrap_future, ActorFutureExt};
+use actix::fut::{wrap_future, ActorFuture, ActorFutureExt};
 use actix::{ActorContext, AsyncContext, Context};
+use futures_util::task::AtomicWaker;
 use futures_util::FutureExt;
 use parking_lot::Mutex;
+use std::future::Future;
+use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::time::{Instant, Sleep};
 use tracing::Instrument;
 
 /// The shortest health interval honoured, so a zero cannot spin the arbiter.
@@ -41,6 +53,47 @@ pub(crate) struct StartEnv {
     pub killed: Arc<Mutex<Vec<String>>>,
     /// The first child of the tree that failed to start (the deepest one).
     pub first_failure: Arc<Mutex<Option<super::StartFailure>>>,
+    /// Where the instance announces its end (its supervisor's exit stream).
+    pub exits: Option<mpsc::UnboundedSender<ExitNotice>>,
+}
+
+/// "Incarnation `number` of child `id` has ended": read the reason from
+/// the incarnation's [`ExitCell`].
+pub(crate) struct ExitNotice {
+    pub id: Arc<str>,
+    pub number: u64,
+}
+
+/// How an instance ended, once it has.
+#[derive(Default)]
+pub(crate) struct ExitCell {
+    reason: Mutex<Option<ExitReason>>,
+    ended: Notify,
+}
+
+impl ExitCell {
+    pub fn reason(&self) -> Option<ExitReason> {
+        self.reason.lock().clone()
+    }
+
+    pub async fn wait(self: Arc<Self>) -> ExitReason {
+        loop {
+            let ended = self.ended.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            if let Some(reason) = self.reason() {
+                return reason;
+            }
+            ended.await;
+        }
+    }
+}
+
+/// A stop request, seen by the instance's [`Lifeline`].
+#[derive(Default)]
+struct StopSignal {
+    requested: AtomicBool,
+    waker: AtomicWaker,
 }
 
 /// A running (or starting) instance, as its supervisor holds it.
@@ -48,21 +101,19 @@ pub(crate) struct Incarnation {
     pub number: u64,
     /// Resolves when the start hook succeeded; dropped when it did not.
     pub started: Option<oneshot::Receiver<()>>,
-    /// `Some` once the instance ended; closed without a value if it was killed.
-    pub exit: watch::Receiver<Option<ExitReason>>,
-    stop: Option<oneshot::Sender<()>>,
+    pub exit: Arc<ExitCell>,
+    stop: Arc<StopSignal>,
     pub cx: ServiceContext,
     abort: tokio::task::AbortHandle,
-    pub slot: Arc<dyn crate::handle::AnySlot>,
+    pub slot: Arc<dyn AnySlot>,
 }
 
 impl Incarnation {
     /// Asks the instance to run its stop hook and end.
     pub fn request_stop(&mut self) {
         self.cx.request_stop();
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
+        self.stop.requested.store(true, Ordering::Release);
+        self.stop.waker.wake();
     }
 
     /// Ends the instance at once; its stop hook may not run.
@@ -78,36 +129,44 @@ impl Incarnation {
 
     /// Waits until the instance has ended.
     pub fn exited(&self) -> impl std::future::Future<Output = ExitReason> + 'static {
-        wait_exit(self.exit.clone(), self.cx.clone())
+        self.exit.clone().wait()
     }
 }
 
 impl Drop for Incarnation {
     fn drop(&mut self) {
         // An instance must never outlive the supervisor that holds it.
-        if self.exit.borrow().is_none() {
+        if self.exit.reason.lock().is_none() {
             self.abort.abort();
         }
     }
 }
 
-pub(crate) async fn wait_exit(
-    mut rx: watch::Receiver<Option<ExitReason>>,
+/// Publishes an instance's end however its task ends — finished, panicked,
+/// or dropped unpolled by an abort — because it lives in the task's future.
+struct ExitGuard {
+    reason: Option<ExitReason>,
     cx: ServiceContext,
-) -> ExitReason {
-    loop {
-        if let Some(r) = rx.borrow_and_update().clone() {
-            return r;
-        }
-        if rx.changed().await.is_err() {
-            if let Some(r) = rx.borrow().clone() {
-                return r;
-            }
-            // Killed before it could say how it ended.
-            return match cx.failure() {
+    cell: Arc<ExitCell>,
+    slot: Arc<dyn AnySlot>,
+    notice: Option<(mpsc::UnboundedSender<ExitNotice>, ExitNotice)>,
+}
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        let reason = self
+            .reason
+            .take()
+            .unwrap_or_else(|| match self.cx.failure() {
+                // Killed before it could say how it ended.
                 Some(reason) => ExitReason::Failed(reason),
                 None => ExitReason::Killed,
-            };
+            });
+        self.slot.down();
+        *self.cell.reason.lock() = Some(reason);
+        self.cell.ended.notify_waiters();
+        if let Some((tx, notice)) = self.notice.take() {
+            let _ = tx.send(notice);
         }
     }
 }
@@ -126,17 +185,30 @@ pub(crate) fn spawn_service<A: Service>(
         env.registry.clone(),
     );
     let (started_tx, started_rx) = oneshot::channel();
-    let (stop_tx, stop_rx) = oneshot::channel();
-    let (exit_tx, exit_rx) = watch::channel(None);
+    let stop = Arc::new(StopSignal::default());
+    let cell = Arc::new(ExitCell::default());
+    let guard = ExitGuard {
+        reason: None,
+        cx: cx.clone(),
+        cell: cell.clone(),
+        slot: slot.clone(),
+        notice: env.exits.clone().map(|tx| {
+            let notice = ExitNotice {
+                id: Arc::from(env.name.as_str()),
+                number: env.incarnation,
+            };
+            (tx, notice)
+        }),
+    };
     let span = tracing::info_span!("service", name = %env.name, incarnation = env.incarnation);
     let task = {
         let cx = cx.clone();
         let slot = slot.clone();
+        let stop = stop.clone();
         actix_rt::spawn(
             async move {
-                let reason = run::<A>(make, cx.clone(), slot.clone(), started_tx, stop_rx).await;
-                crate::handle::AnySlot::down(&*slot);
-                let _ = exit_tx.send(Some(reason));
+                let mut guard = guard;
+                guard.reason = Some(run::<A>(make, cx, slot, started_tx, stop).await);
             }
             .instrument(span),
         )
@@ -144,8 +216,8 @@ pub(crate) fn spawn_service<A: Service>(
     Incarnation {
         number: env.incarnation,
         started: Some(started_rx),
-        exit: exit_rx,
-        stop: Some(stop_tx),
+        exit: cell,
+        stop,
         cx,
         abort: task.abort_handle(),
         slot,
@@ -157,7 +229,7 @@ async fn run<A: Service>(
     cx: ServiceContext,
     slot: Arc<Slot<A>>,
     started: oneshot::Sender<()>,
-    stop: oneshot::Receiver<()>,
+    stop: Arc<StopSignal>,
 ) -> ExitReason {
     let actor = match catch_unwind(AssertUnwindSafe(|| make())) {
         Ok(actor) => actor,
@@ -196,16 +268,15 @@ async fn run<A: Service>(
 }
 
 /// The runtime's part of an actor's life, run inside its context: the start
-/// hook (blocking messages until done), then the stop listener and the
-/// health checks.
+/// hook (blocking messages until done), then the [`Lifeline`].
 fn lifecycle<A: Service>(
     cx: ServiceContext,
     slot: Arc<Slot<A>>,
     started: oneshot::Sender<()>,
-    stop: oneshot::Receiver<()>,
+    stop: Arc<StopSignal>,
     interval: Duration,
     beats: bool,
-) -> impl actix::ActorFuture<A, Output = ()> {
+) -> impl ActorFuture<A, Output = ()> {
     let hook_cx = cx.clone();
     wrap_future::<_, A>(std::future::ready(()))
         .then(move |(), act: &mut A, ctx: &mut Context<A>| act.start(&hook_cx, ctx))
@@ -221,36 +292,71 @@ fn lifecycle<A: Service>(
                     cx.registry().mark_running(cx.name(), cx.incarnation());
                     cx.report(act.initial_status(), None);
                     let _ = started.send(());
-                    listen_for_stop(cx.clone(), stop, ctx);
-                    ctx.run_interval(interval, move |act: &mut A, ctx| {
-                        if beats {
-                            cx.heartbeat();
-                        }
-                        if let Some(status) = act.health_check(&cx, ctx) {
-                            cx.report(status, None);
-                        }
+                    ctx.spawn(Lifeline {
+                        cx,
+                        stop,
+                        check: Box::pin(tokio::time::sleep(interval)),
+                        interval,
+                        beats,
+                        armed: false,
+                        actor: PhantomData,
                     });
                 }
             },
         )
 }
 
-fn listen_for_stop<A: Service>(
+/// The one context item the runtime keeps in a running instance: it runs
+/// the health check when its timer has fired and the stop hook when a stop
+/// was requested. actix polls every item of a context on every wake-up, so
+/// it checks both with an atomic load each and only touches the timer when
+/// the timer has fired.
+struct Lifeline<A> {
     cx: ServiceContext,
-    stop: oneshot::Receiver<()>,
-    ctx: &mut Context<A>,
-) {
-    ctx.spawn(
-        wrap_future::<_, A>(stop).map(move |asked, act: &mut A, ctx: &mut Context<A>| {
+    stop: Arc<StopSignal>,
+    check: Pin<Box<Sleep>>,
+    interval: Duration,
+    beats: bool,
+    armed: bool,
+    actor: PhantomData<fn(A)>,
+}
+
+impl<A: Service> ActorFuture<A> for Lifeline<A> {
+    type Output = ();
+
+    fn poll(
+        self: Pin<&mut Self>,
+        act: &mut A,
+        ctx: &mut Context<A>,
+        task: &mut TaskContext<'_>,
+    ) -> Poll<()> {
+        let this = self.get_mut();
+        if !this.armed {
+            // The instance's task never changes, so one registration lasts.
+            this.stop.waker.register(task.waker());
+            let _ = this.check.as_mut().poll(task);
+            this.armed = true;
+        }
+        if this.stop.requested.load(Ordering::Acquire) {
+            let cx = this.cx.clone();
             cx.request_stop();
-            if asked.is_err() {
-                // The supervisor is gone: no one to clean up for.
-                ActorContext::stop(ctx);
-                return;
-            }
             cx.report(Status::Stopping, None);
             let hook = act.stop(&cx, ctx);
             ctx.wait(hook.map(|(), _, ctx: &mut Context<A>| ActorContext::stop(ctx)));
-        }),
-    );
+            return Poll::Ready(());
+        }
+        if this.check.is_elapsed() {
+            if this.beats {
+                this.cx.heartbeat();
+            }
+            if let Some(status) = act.health_check(&this.cx, ctx) {
+                this.cx.report(status, None);
+            }
+            this.check.as_mut().reset(Instant::now() + this.interval);
+            if this.check.as_mut().poll(task).is_ready() {
+                task.waker().wake_by_ref();
+            }
+        }
+        Poll::Pending
+    }
 }

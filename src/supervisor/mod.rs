@@ -39,7 +39,8 @@ pub use spec::{
     ChildKind, ChildSpec, Restart, Shutdown, DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_START_TIMEOUT,
 };
 
-pub(crate) use incarnation::{Incarnation, StartEnv};
+use incarnation::ExitNotice;
+pub(crate) use incarnation::{ExitCell, Incarnation, StartEnv};
 use spec::{IncarnationMemo, SubtreeStarter};
 pub(crate) use spec::{Starter, SupervisorStarter};
 
@@ -53,8 +54,10 @@ use actix::prelude::*;
 use policy::RestartWindow;
 use sequence::sequence;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 type Step<T> = ResponseActFuture<Supervisor, T>;
@@ -245,6 +248,11 @@ pub struct Supervisor {
     window: RestartWindow,
     cx: Option<ServiceContext>,
     memo: IncarnationMemo,
+    /// Child id → position in `children`, rebuilt when the list changes.
+    positions: HashMap<String, usize>,
+    /// Every child incarnation announces its end here; read as one stream.
+    exits: mpsc::UnboundedSender<ExitNotice>,
+    exit_stream: Option<mpsc::UnboundedReceiver<ExitNotice>>,
 }
 
 impl Supervisor {
@@ -259,7 +267,8 @@ impl Supervisor {
             .into_iter()
             .map(|c| Child::new(c, &env.path, &memo))
             .collect();
-        Supervisor {
+        let (exits, exit_stream) = mpsc::unbounded_channel();
+        let mut supervisor = Supervisor {
             name: spec.name,
             config: spec.config,
             env,
@@ -267,18 +276,31 @@ impl Supervisor {
             window: RestartWindow::default(),
             cx: None,
             memo,
-        }
+            positions: HashMap::new(),
+            exits,
+            exit_stream: Some(exit_stream),
+        };
+        supervisor.reindex();
+        supervisor
     }
 
     fn index(&self, id: &str) -> Option<usize> {
-        self.children.iter().position(|c| c.spec.id == id)
+        self.positions.get(id).copied()
+    }
+
+    fn reindex(&mut self) {
+        self.positions = self
+            .children
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.spec.id.clone(), i))
+            .collect();
     }
 
     /// Spawns child `i` and returns a future of its start result.
     fn launch(
         &mut self,
         i: usize,
-        ctx: &mut Context<Self>,
     ) -> impl std::future::Future<Output = Result<(), String>> + 'static {
         let registry = self.env.registry.clone();
         let child = &mut self.children[i];
@@ -290,6 +312,7 @@ impl Supervisor {
             path: child.path.clone(),
             incarnation: child.incarnations,
             restarts: child.restarts,
+            exits: Some(self.exits.clone()),
             ..self.env.clone()
         };
         let _ = registry.register(
@@ -303,14 +326,7 @@ impl Supervisor {
         child.slot = Some(inc.slot.clone());
         let started = inc.started.take();
         let exited = inc.exited();
-        let watch_exit = inc.exited();
-        let number = inc.number;
         child.inc = Some(inc);
-        let id = env.name.clone();
-        ctx.spawn(
-            wrap_future::<_, Self>(watch_exit)
-                .map(move |reason, act, ctx| act.on_exit(&id, number, reason, ctx)),
-        );
         let timeout = child.spec.start_timeout;
         async move {
             let Some(started) = started else {
@@ -360,12 +376,12 @@ impl Supervisor {
     fn start_step(
         id: String,
         act: &mut Self,
-        ctx: &mut Context<Self>,
+        _: &mut Context<Self>,
     ) -> Step<Result<(), (String, String)>> {
         let Some(i) = act.index(&id) else {
             return Box::pin(ready(Ok(())));
         };
-        let starting = act.launch(i, ctx);
+        let starting = act.launch(i);
         Box::pin(
             wrap_future::<_, Self>(starting).map(move |result, act, _| match result {
                 Ok(()) => {
@@ -467,7 +483,10 @@ impl Supervisor {
         if let Some(slot) = &child.slot {
             slot.down();
         }
-        self.env.directory.down_subtree(&child.path);
+        if child.spec.kind == ChildKind::Supervisor {
+            // A service's own slot is down already; only a subtree needs the walk.
+            self.env.directory.down_subtree(&child.path);
+        }
         registry.mark_down(id);
         let message = match &reason {
             ExitReason::Killed if timed_out => {
@@ -549,6 +568,7 @@ impl Supervisor {
         self.forget(id);
         if self.children[i].spec.restart == Restart::Temporary {
             self.children.remove(i);
+            self.reindex();
         }
         if significant && self.auto_shutdown_due() {
             tracing::info!(supervisor = %self.name, child = %id, "significant child ended: shutting down");
@@ -619,6 +639,7 @@ impl Supervisor {
                 if act.children[k].spec.restart == Restart::Temporary && *sid != id {
                     act.forget(sid);
                     act.children.remove(k);
+                    act.reindex();
                     continue;
                 }
                 act.children[k].state = ChildState::Restarting;
@@ -739,6 +760,37 @@ impl Actor for Supervisor {
     type Context = Context<Self>;
 }
 
+/// The supervisor's end of its children's exit channel, as an actix stream.
+struct ExitStream(mpsc::UnboundedReceiver<ExitNotice>);
+
+impl futures_util::Stream for ExitStream {
+    type Item = ExitNotice;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<ExitNotice>> {
+        self.0.poll_recv(cx)
+    }
+}
+
+impl StreamHandler<ExitNotice> for Supervisor {
+    fn handle(&mut self, notice: ExitNotice, ctx: &mut Context<Self>) {
+        let Some(i) = self.index(&notice.id) else {
+            return;
+        };
+        let reason = match &self.children[i].inc {
+            Some(inc) if inc.number == notice.number => inc.exit.reason(),
+            _ => None,
+        };
+        if let Some(reason) = reason {
+            self.on_exit(&notice.id, notice.number, reason, ctx);
+        }
+    }
+
+    // The supervisor holds a sender itself: the stream never ends while it runs.
+    fn finished(&mut self, _: &mut Context<Self>) {}
+}
+
 impl Service for Supervisor {
     fn start(
         &mut self,
@@ -746,6 +798,9 @@ impl Service for Supervisor {
         ctx: &mut Context<Self>,
     ) -> ResponseActFuture<Self, Result<(), BoxError>> {
         self.cx = Some(cx.clone());
+        if let Some(exits) = self.exit_stream.take() {
+            ctx.add_stream(ExitStream(exits));
+        }
         Box::pin(self.start_all(ctx).map(|r, _, _| r.map_err(BoxError::from)))
     }
 
@@ -794,15 +849,16 @@ impl Handler<CountChildren> for Supervisor {
 
 impl Handler<AddChild> for Supervisor {
     type Result = AtomicResponse<Self, Result<(), SupervisorError>>;
-    fn handle(&mut self, AddChild(spec): AddChild, ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, AddChild(spec): AddChild, _: &mut Context<Self>) -> Self::Result {
         if let Err(e) = self.check_new_child(&spec) {
             return AtomicResponse::new(Box::pin(ready(Err(e))));
         }
         let id = spec.id.clone();
         self.children
             .push(Child::new(spec, &self.env.path, &self.memo));
+        self.reindex();
         let i = self.children.len() - 1;
-        let starting = self.launch(i, ctx);
+        let starting = self.launch(i);
         AtomicResponse::new(Box::pin(wrap_future::<_, Self>(starting).then(
             move |result, act, ctx| -> Step<_> {
                 match result {
@@ -814,6 +870,8 @@ impl Handler<AddChild> for Supervisor {
                         act.forget(&id);
                         if let Some(k) = act.index(&id) {
                             act.children.remove(k);
+                            act.reindex();
+                            act.reindex();
                         }
                         Err(SupervisorError::StartFailed { child: id, reason })
                     })),
@@ -861,6 +919,7 @@ impl Handler<RemoveChild> for Supervisor {
                 act.forget(&id);
                 if let Some(k) = act.index(&id) {
                     act.children.remove(k);
+                    act.reindex();
                 }
                 if let Some(timer) = group_timer {
                     if !act.children.iter().any(|c| c.timer == Some(timer)) {
