@@ -67,6 +67,7 @@ pub mod cache;
 pub mod exit;
 pub mod handle;
 pub mod health;
+mod names;
 pub mod registry;
 pub mod runtime;
 mod serde_duration;

@@ -2,6 +2,7 @@
 //! restarts, so handles outlive instances.
 
 use super::LookupError;
+use crate::names::NameHash;
 use actix::{Actor, Addr};
 use dashmap::DashMap;
 use std::any::Any;
@@ -64,7 +65,7 @@ struct Record {
 /// Name → slot, shared by a runtime's supervisors and handles.
 #[derive(Clone, Default)]
 pub(crate) struct Directory {
-    slots: Arc<DashMap<String, Record>>,
+    slots: Arc<DashMap<String, Record, NameHash>>,
 }
 
 impl Directory {

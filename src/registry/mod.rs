@@ -29,6 +29,7 @@ pub use actor::{GetHealth, GetSnapshot, RegistryActor};
 pub use watch::{StatusChange, StatusWatch, WaitError};
 
 use crate::health::{in_subtree, unix_ms, Details, HealthReport, HealthSnapshot, NodeKind};
+use crate::names::NameHash;
 use crate::status::Status;
 use actix::{Actor, Addr};
 use dashmap::DashMap;
@@ -89,7 +90,7 @@ pub struct Registry {
 }
 
 pub(crate) struct Shared {
-    entries: DashMap<String, Entry>,
+    entries: DashMap<String, Entry, NameHash>,
     /// Subscribers of [`Registry::watch_all`].
     ///
     /// Lock order: this mutex first, then entry (shard) locks. `watch_all`
@@ -122,7 +123,7 @@ impl Registry {
         }
         let registry = Registry {
             shared: Arc::new(Shared {
-                entries: DashMap::new(),
+                entries: DashMap::default(),
                 next_seq: AtomicU64::new(0),
                 watch_all: Mutex::new(Vec::new()),
                 config,
@@ -242,6 +243,14 @@ impl Registry {
         interval: Duration,
     ) -> Result<(), RegistryError> {
         use dashmap::mapref::entry::Entry as Slot;
+        // A restarted node is registered already: no allocation, no change.
+        if let Some(e) = self.shared.entries.get(name) {
+            return if e.report.path == path {
+                Ok(())
+            } else {
+                Err(RegistryError::NameTaken(name.to_string()))
+            };
+        }
         // Looked up before the new entry's shard is locked.
         let mut order = path
             .rsplit_once('/')

@@ -122,16 +122,19 @@ fn start_supervisor(spec: &SupervisorSpec, env: &StartEnv, memo: IncarnationMemo
 /// number is what tells an old instance's late reports from the new one's.
 #[derive(Clone, Default)]
 pub(crate) struct IncarnationMemo {
-    last: Arc<Mutex<HashMap<String, u64>>>,
+    last: Arc<Mutex<HashMap<String, u64, crate::names::NameHash>>>,
 }
 
 impl IncarnationMemo {
     /// The number of the next incarnation of the node at `path`.
     pub fn next(&self, path: &str) -> u64 {
         let mut last = self.last.lock();
-        let n = last.entry(path.to_string()).or_insert(0);
-        *n += 1;
-        *n
+        if let Some(n) = last.get_mut(path) {
+            *n += 1;
+            return *n;
+        }
+        last.insert(path.to_string(), 1);
+        1
     }
 
     /// Forgets the node at `path` and everything below it (removed for good:
