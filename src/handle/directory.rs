@@ -5,9 +5,10 @@ use super::LookupError;
 use crate::names::NameHash;
 use actix::{Actor, Addr};
 use dashmap::DashMap;
+use parking_lot::RwLock;
 use std::any::Any;
 use std::sync::Arc;
-use tokio::sync::watch;
+use tokio::sync::Notify;
 
 /// Where one service currently is.
 pub(crate) enum SlotState<A: Actor> {
@@ -20,13 +21,44 @@ pub(crate) enum SlotState<A: Actor> {
 }
 
 /// The current address of one service, watched by its handles.
+///
+/// A lock and one `Notify`: handles read it on every call, and a runtime
+/// holds one per service, so it is kept small.
 pub(crate) struct Slot<A: Actor> {
-    pub tx: watch::Sender<SlotState<A>>,
+    state: RwLock<SlotState<A>>,
+    changed: Notify,
 }
 
 impl<A: Actor> Slot<A> {
+    fn new() -> Self {
+        Slot {
+            state: RwLock::new(SlotState::Down),
+            changed: Notify::new(),
+        }
+    }
+
     pub fn up(&self, addr: Addr<A>) {
-        self.tx.send_replace(SlotState::Up(addr));
+        *self.state.write() = SlotState::Up(addr);
+        self.changed.notify_waiters();
+    }
+
+    /// Reads the current state.
+    pub fn read(&self) -> parking_lot::RwLockReadGuard<'_, SlotState<A>> {
+        self.state.read()
+    }
+
+    /// Waits until `pick` accepts the state (checked first, then after
+    /// every change), returning what it returned.
+    pub async fn wait_for<T>(&self, mut pick: impl FnMut(&SlotState<A>) -> Option<T>) -> T {
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if let Some(found) = pick(&self.state.read()) {
+                return found;
+            }
+            changed.await;
+        }
     }
 }
 
@@ -39,17 +71,16 @@ pub(crate) trait AnySlot: Send + Sync {
 
 impl<A: Actor> AnySlot for Slot<A> {
     fn down(&self) {
-        self.tx.send_if_modified(|s| {
-            if matches!(s, SlotState::Down) {
-                false
-            } else {
-                *s = SlotState::Down;
-                true
-            }
-        });
+        let mut state = self.state.write();
+        if !matches!(*state, SlotState::Down) {
+            *state = SlotState::Down;
+            drop(state);
+            self.changed.notify_waiters();
+        }
     }
     fn stop(&self) {
-        self.tx.send_replace(SlotState::Stopped);
+        *self.state.write() = SlotState::Stopped;
+        self.changed.notify_waiters();
     }
     fn as_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
         self
@@ -79,8 +110,7 @@ impl Directory {
                 }
             }
         }
-        let (tx, _) = watch::channel(SlotState::Down);
-        let slot = Arc::new(Slot { tx });
+        let slot = Arc::new(Slot::new());
         self.slots.insert(
             name.to_string(),
             Record {

@@ -3,7 +3,6 @@ use actix::dev::ToEnvelope;
 use actix::{Actor, Addr, Handler, MailboxError, Message};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
 
 /// The default time a call waits for a service that is down: 5 s.
 pub const DEFAULT_AVAILABILITY_WAIT: Duration = Duration::from_secs(5);
@@ -62,7 +61,7 @@ pub enum CallError {
 /// ```
 pub struct ServiceRef<A: Actor> {
     name: Arc<str>,
-    rx: watch::Receiver<SlotState<A>>,
+    slot: Arc<Slot<A>>,
     wait: Duration,
     reply_timeout: Option<Duration>,
 }
@@ -71,7 +70,7 @@ impl<A: Actor> Clone for ServiceRef<A> {
     fn clone(&self) -> Self {
         ServiceRef {
             name: self.name.clone(),
-            rx: self.rx.clone(),
+            slot: self.slot.clone(),
             wait: self.wait,
             reply_timeout: self.reply_timeout,
         }
@@ -89,10 +88,10 @@ impl<A: Actor> std::fmt::Debug for ServiceRef<A> {
 }
 
 impl<A: Actor> ServiceRef<A> {
-    pub(crate) fn new(name: &str, slot: &Slot<A>) -> Self {
+    pub(crate) fn new(name: &str, slot: &Arc<Slot<A>>) -> Self {
         ServiceRef {
             name: Arc::from(name),
-            rx: slot.tx.subscribe(),
+            slot: slot.clone(),
             wait: DEFAULT_AVAILABILITY_WAIT,
             reply_timeout: None,
         }
@@ -119,19 +118,19 @@ impl<A: Actor> ServiceRef<A> {
 
     /// True while an instance is running.
     pub fn is_up(&self) -> bool {
-        matches!(&*self.rx.borrow(), SlotState::Up(a) if a.connected())
+        matches!(&*self.slot.read(), SlotState::Up(a) if a.connected())
     }
 
     /// True once the service is gone for good.
     pub fn is_stopped(&self) -> bool {
-        matches!(&*self.rx.borrow(), SlotState::Stopped)
+        matches!(&*self.slot.read(), SlotState::Stopped)
     }
 
     /// The current instance's address, if one is running. The address is
     /// that instance's only: prefer the handle for anything that should
     /// survive a restart.
     pub fn addr(&self) -> Option<Addr<A>> {
-        match &*self.rx.borrow() {
+        match &*self.slot.read() {
             SlotState::Up(a) if a.connected() => Some(a.clone()),
             _ => None,
         }
@@ -143,19 +142,14 @@ impl<A: Actor> ServiceRef<A> {
         if let Some(a) = self.addr() {
             return Ok(a);
         }
-        let mut rx = self.rx.clone();
-        let outcome = tokio::time::timeout(self.wait, async {
-            loop {
-                match &*rx.borrow_and_update() {
-                    SlotState::Up(a) if a.connected() => return Ok(a.clone()),
-                    SlotState::Stopped => return Err(self.stopped()),
-                    _ => {}
-                }
-                if rx.changed().await.is_err() {
-                    return Err(self.stopped());
-                }
-            }
-        })
+        let outcome = tokio::time::timeout(
+            self.wait,
+            self.slot.wait_for(|state| match state {
+                SlotState::Up(a) if a.connected() => Some(Ok(a.clone())),
+                SlotState::Stopped => Some(Err(self.stopped())),
+                _ => None,
+            }),
+        )
         .await;
         outcome.unwrap_or_else(|_| {
             Err(CallError::Unavailable {
@@ -176,7 +170,7 @@ impl<A: Actor> ServiceRef<A> {
     {
         // One await on the request, in this future's own state: the fast
         // path (service up) costs one read lock on top of a raw `send`.
-        let sent = match &*self.rx.borrow() {
+        let sent = match &*self.slot.read() {
             SlotState::Up(addr) if addr.connected() => Ok(addr.send(msg)),
             _ => Err(msg),
         };
@@ -200,7 +194,7 @@ impl<A: Actor> ServiceRef<A> {
         M: Message + Send + 'static,
         M::Result: Send,
     {
-        match &*self.rx.borrow() {
+        match &*self.slot.read() {
             SlotState::Up(addr) if addr.connected() => {
                 addr.do_send(msg);
                 Ok(())
