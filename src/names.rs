@@ -62,12 +62,10 @@ pub(crate) type NameHash = BuildHasherDefault<NameHasher>;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::hash::{BuildHasher, Hash};
+    use std::hash::BuildHasher;
 
     fn hash(s: &str) -> u64 {
-        let mut h = NameHash::default().build_hasher();
-        s.hash(&mut h);
-        h.finish()
+        NameHash::default().hash_one(s)
     }
 
     #[test]
