@@ -63,6 +63,7 @@
 
 #![deny(missing_docs)]
 
+pub mod bus;
 pub mod cache;
 pub mod exit;
 pub mod handle;
