@@ -1,4 +1,5 @@
-//! Hashing of service names for the runtime's own tables.
+//! Hashing of short keys for the runtime's own tables: service names, and
+//! the tokens of event-bus subjects.
 //!
 //! The registry and the handle directory are keyed by service names, which
 //! the application chooses at build time, not by outside input, so they need
@@ -58,6 +59,25 @@ impl Hasher for NameHasher {
 
 /// The `BuildHasher` of the runtime's name-keyed maps.
 pub(crate) type NameHash = BuildHasherDefault<NameHasher>;
+
+/// The same hash started from a random seed per map, for keys that come
+/// from outside the application's code (the tokens of published subjects),
+/// so colliding keys cannot be computed in advance.
+#[derive(Clone)]
+pub(crate) struct SeededHash(u64);
+
+impl Default for SeededHash {
+    fn default() -> Self {
+        SeededHash(fastrand::u64(..))
+    }
+}
+
+impl std::hash::BuildHasher for SeededHash {
+    type Hasher = NameHasher;
+    fn build_hasher(&self) -> NameHasher {
+        NameHasher { hash: self.0 }
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -14,66 +14,9 @@
 //! apart: the router delivers to every plain one and to one member per group.
 
 use super::subject::Pattern;
+use crate::names::SeededHash;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
-
-/// A fast hash for the short tokens of subjects (the multiply-rotate of
-/// rustc's FxHash), seeded per node so colliding tokens cannot be
-/// precomputed. SipHash, std's default, would cost more than the whole
-/// rest of a trie step.
-#[derive(Clone)]
-struct TokenHash(u64);
-
-impl Default for TokenHash {
-    fn default() -> Self {
-        TokenHash(fastrand::u64(..))
-    }
-}
-
-impl BuildHasher for TokenHash {
-    type Hasher = TokenHasher;
-    fn build_hasher(&self) -> TokenHasher {
-        TokenHasher(self.0)
-    }
-}
-
-struct TokenHasher(u64);
-
-impl TokenHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-}
-
-impl Hasher for TokenHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(word));
-        }
-    }
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
 
 /// The subscriptions ending at one point of the trie.
 pub(crate) struct Slot<E> {
@@ -128,7 +71,7 @@ impl<E> Slot<E> {
 }
 
 struct Node<E> {
-    literal: HashMap<Box<str>, Node<E>, TokenHash>,
+    literal: HashMap<Box<str>, Node<E>, SeededHash>,
     star: Option<Box<Node<E>>>,
     /// Patterns that end here.
     here: Slot<E>,
