@@ -16,6 +16,14 @@
 //! * [`runtime`] — starting a tree, signals, graceful shutdown;
 //! * [`testing`] — a test kit for users' own services.
 //!
+//! Built-in services, each an ordinary supervised service whose data path
+//! bypasses its actor's mailbox:
+//!
+//! * [`cache`] — TTL + LRU cache with exact stats, single-flight loads, a
+//!   removal listener and glob operations;
+//! * [`bus`] — topic publish/subscribe with NATS wildcards, explicit
+//!   overflow policies, queue groups and request/reply.
+//!
 //! ## Panics
 //!
 //! A panic anywhere in service code — a hook, a handler, a loop, a periodic
