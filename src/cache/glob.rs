@@ -12,7 +12,7 @@
 //!
 //! A `]` right after `[` (or `[^`) is a listed character. An unclosed `[`,
 //! a reversed range (`[z-a]`) and a trailing `\` are typed errors
-//! ([`CacheError::InvalidPattern`](super::CacheError::InvalidPattern)),
+//! ([`CacheError::InvalidPattern`]),
 //! not silent literals. Matching is linear in practice and never
 //! exponential (one backtrack point).
 //!
