@@ -4,10 +4,12 @@
 
 mod bus_common;
 
+#[path = "support/log_capture.rs"]
+mod log_capture;
+
 use bus_common::{start, start_default, within};
-use parking_lot::Mutex;
+use log_capture::LogCapture;
 use servitor::bus::{BusConfig, DeadLetterReason, HandlerError};
-use std::io::Write;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
@@ -202,34 +204,9 @@ async fn the_bus_can_dead_letter_every_failure_by_default() {
     tree.shutdown().await;
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[actix_rt::test]
 async fn a_handler_failure_is_logged_with_the_topic() {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(captured.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = LogCapture::start();
 
     let (tree, bus) = start_default::<u32>().await;
     let _sync = bus
@@ -250,23 +227,16 @@ async fn a_handler_failure_is_logged_with_the_topic() {
     // Now that every statement has been reached, ask again from here.
     fail_both().await;
     tracing::callsite::rebuild_interest_cache();
-    captured.0.lock().clear();
+    logs.clear();
     fail_both().await;
     tree.shutdown().await;
 
-    let log = String::from_utf8(captured.0.lock().clone()).unwrap();
-    let line = |needle: &str| {
-        log.lines()
-            .find(|l| l.contains(needle))
-            .unwrap_or_else(|| panic!("no log line with `{needle}` in:\n{log}"))
-            .to_string()
-    };
-    let failed = line("event handler failed");
+    let failed = logs.line(&["event handler failed"]);
     assert!(failed.contains("WARN"), "{failed}");
     assert!(failed.contains("subject=orders.created"), "{failed}");
     assert!(failed.contains("db down"), "{failed}");
     assert!(failed.contains("bus=events"), "{failed}");
-    let panicked = line("event handler panicked");
+    let panicked = logs.line(&["event handler panicked"]);
     assert!(
         panicked.contains("subject=payments.eu.captured"),
         "{panicked}"

@@ -1,31 +1,12 @@
 //! Everything a service logs carries its name (and incarnation).
 
+#[path = "support/log_capture.rs"]
+mod log_capture;
+
 use actix::prelude::*;
-use parking_lot::Mutex;
+use log_capture::LogCapture;
 use servitor::testing::TestTree;
 use servitor::{ChildSpec, Service};
-use std::io::Write;
-use std::sync::Arc;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 #[derive(Default)]
 struct Chatty;
@@ -47,12 +28,7 @@ impl Handler<Say> for Chatty {
 
 #[actix_rt::test]
 async fn a_handlers_log_lines_carry_the_service_name_and_incarnation() {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(captured.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = LogCapture::start();
 
     let tree = TestTree::start(ChildSpec::service("chatty", Chatty::default))
         .await
@@ -63,17 +39,10 @@ async fn a_handlers_log_lines_carry_the_service_name_and_incarnation() {
     chatty.call(Say("second")).await.unwrap();
     tree.shutdown().await;
 
-    let text = String::from_utf8(captured.0.lock().clone()).unwrap();
-    let line = |said: &str| {
-        text.lines()
-            .find(|l| l.contains("handler ran") && l.contains(said))
-            .unwrap_or_else(|| panic!("no log line for {said} in:\n{text}"))
-            .to_string()
-    };
-    let first = line("first");
+    let first = logs.line(&["handler ran", "first"]);
     assert!(first.contains("name=chatty"), "{first}");
     assert!(first.contains("incarnation=1"), "{first}");
-    let second = line("second");
+    let second = logs.line(&["handler ran", "second"]);
     assert!(second.contains("name=chatty"), "{second}");
     assert!(second.contains("incarnation=2"), "{second}");
 }
