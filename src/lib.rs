@@ -79,10 +79,12 @@ pub mod health;
 mod names;
 pub mod registry;
 pub mod runtime;
+pub mod scheduler;
 mod serde_duration;
 pub mod service;
 pub mod status;
 pub mod supervisor;
+pub mod tasks;
 pub mod testing;
 
 pub use exit::{BoxError, ExitReason};
