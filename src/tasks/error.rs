@@ -1,0 +1,70 @@
+//! How task operations fail.
+//!
+//! * [`TaskError`] — an operation on the task service could not be done:
+//!   unknown id, full queue, a wait that timed out, a stopped service.
+//! * [`ConfigError`] — an invalid [`TasksConfig`](super::TasksConfig);
+//!   names the field.
+//!
+//! A task's *own* failure is not an error of these operations: it is the
+//! task's [`TaskStatus`](super::TaskStatus) and
+//! [`TaskInfo::error`](super::TaskInfo::error).
+
+use super::task::{TaskId, TaskStatus};
+use std::time::Duration;
+
+/// A failed operation on a task service.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TaskError {
+    /// No task with this id is known: it never existed, or it finished and
+    /// was forgotten under the retention limits.
+    #[error("no task {id}")]
+    NotFound {
+        /// The id asked for.
+        id: TaskId,
+    },
+    /// The queue is full and the submit asked to fail rather than wait
+    /// ([`OnFull::Fail`](super::OnFull::Fail)). Nothing was queued.
+    #[error("task queue of `{service}` is full ({capacity} pending)")]
+    QueueFull {
+        /// The task service's name.
+        service: String,
+        /// Its [`queue_capacity`](super::TasksConfig::queue_capacity).
+        capacity: usize,
+    },
+    /// [`wait`](super::Tasks::wait) gave up: the task had not finished.
+    #[error("task {id} still {status} after {after:?}")]
+    WaitTimedOut {
+        /// The task waited for.
+        id: TaskId,
+        /// Its status when the wait gave up.
+        status: TaskStatus,
+        /// How long the wait lasted.
+        after: Duration,
+    },
+    /// The task service is gone for good (its runtime shut down or it was
+    /// removed from its supervisor); nothing more is accepted.
+    #[error("task service `{service}` is stopped")]
+    Stopped {
+        /// The task service's name.
+        service: String,
+    },
+}
+
+/// An invalid task service configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A field of [`TasksConfig`](super::TasksConfig) has a value the
+    /// service cannot work with.
+    #[error("task service `{service}`: `{field}` {problem}")]
+    InvalidField {
+        /// The task service's name.
+        service: String,
+        /// The field's name, as in the config file.
+        field: &'static str,
+        /// What is wrong with its value.
+        problem: String,
+    },
+    /// The service name is empty.
+    #[error("a task service needs a non-empty service name")]
+    EmptyName,
+}

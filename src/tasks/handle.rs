@@ -1,0 +1,185 @@
+//! [`Tasks`], the handle application code submits and inspects tasks with.
+
+use super::config::TasksConfig;
+use super::error::{ConfigError, TaskError};
+use super::service::TasksService;
+use super::store::{Shared, Work};
+use super::task::{TaskContext, TaskFilter, TaskId, TaskInfo, TaskOptions, TaskStats};
+use crate::exit::BoxError;
+use crate::supervisor::ChildSpec;
+use futures_util::FutureExt;
+use serde::Serialize;
+use std::future::Future;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+/// A handle to a task service: cheap to clone, valid across restarts of
+/// the service's actor, usable from any thread.
+///
+/// Submitting, inspecting, waiting and cancelling work on the shared queue
+/// directly; they never go through the actor's mailbox.
+#[derive(Clone)]
+pub struct Tasks {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Tasks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tasks")
+            .field("name", &self.shared.name)
+            .field("config", &self.shared.config)
+            .finish()
+    }
+}
+
+/// Closes the shared state when the last copy of the child spec goes.
+struct CloseOnDrop(Weak<Shared>);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        if let Some(shared) = self.0.upgrade() {
+            shared.close();
+        }
+    }
+}
+
+fn to_outcome<T: Serialize, E: Into<BoxError>>(r: Result<T, E>) -> super::store::Outcome {
+    r.map_err(Into::into)
+        .and_then(|v| serde_json::to_value(v).map_err(Into::into))
+}
+
+impl Tasks {
+    /// A task service named `name`: the child spec to put in a supervision
+    /// tree and the handle. Tasks may be submitted at once; they run once
+    /// the service has started.
+    pub fn service(
+        name: impl Into<String>,
+        config: TasksConfig,
+    ) -> Result<(ChildSpec, Tasks), ConfigError> {
+        let name = name.into();
+        config.validate(&name)?;
+        let shared = Arc::new(Shared::new(name.clone(), config));
+        let guard = Arc::new(CloseOnDrop(Arc::downgrade(&shared)));
+        let for_spec = shared.clone();
+        let spec = ChildSpec::service(name, move || {
+            let _keep = &guard;
+            TasksService::new(for_spec.clone())
+        });
+        Ok((spec, Tasks { shared }))
+    }
+
+    /// The service's name.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// The configuration it was built with.
+    pub fn config(&self) -> &TasksConfig {
+        &self.shared.config
+    }
+
+    /// Submits an async task with default options. `task` is called once per
+    /// attempt with the task's [`TaskContext`]; its `Ok` value is kept as
+    /// JSON in [`TaskInfo::result`], its error's message in
+    /// [`TaskInfo::error`]. Waits while the queue is full.
+    pub async fn submit<F, Fut, T, E>(
+        &self,
+        name: impl Into<String>,
+        task: F,
+    ) -> Result<TaskId, TaskError>
+    where
+        F: Fn(TaskContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + 'static,
+        T: Serialize + 'static,
+        E: Into<BoxError> + 'static,
+    {
+        self.submit_with(name, TaskOptions::default(), task).await
+    }
+
+    /// [`submit`](Self::submit) with options: priority, timeout, retry,
+    /// unique key, and what to do when the queue is full.
+    pub async fn submit_with<F, Fut, T, E>(
+        &self,
+        name: impl Into<String>,
+        options: TaskOptions,
+        task: F,
+    ) -> Result<TaskId, TaskError>
+    where
+        F: Fn(TaskContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + 'static,
+        T: Serialize + 'static,
+        E: Into<BoxError> + 'static,
+    {
+        let work = Work::asynchronous(Arc::new(move |cx| task(cx).map(to_outcome).boxed_local()));
+        self.shared.submit(name.into(), options, work).await
+    }
+
+    /// Submits blocking (CPU-bound or synchronous I/O) work with default
+    /// options. It runs on tokio's blocking thread pool, so it never stalls
+    /// the arbiter the workers and other services run on. It cannot be
+    /// aborted: on cancellation or timeout the task is settled and its
+    /// thread is left to finish; check [`TaskContext::is_cancelled`] to
+    /// stop early.
+    pub async fn submit_blocking<F, T, E>(
+        &self,
+        name: impl Into<String>,
+        task: F,
+    ) -> Result<TaskId, TaskError>
+    where
+        F: Fn(TaskContext) -> Result<T, E> + Send + Sync + 'static,
+        T: Serialize + 'static,
+        E: Into<BoxError> + 'static,
+    {
+        self.submit_blocking_with(name, TaskOptions::default(), task)
+            .await
+    }
+
+    /// [`submit_blocking`](Self::submit_blocking) with options.
+    pub async fn submit_blocking_with<F, T, E>(
+        &self,
+        name: impl Into<String>,
+        options: TaskOptions,
+        task: F,
+    ) -> Result<TaskId, TaskError>
+    where
+        F: Fn(TaskContext) -> Result<T, E> + Send + Sync + 'static,
+        T: Serialize + 'static,
+        E: Into<BoxError> + 'static,
+    {
+        let work = Work::blocking(Arc::new(move |cx| to_outcome(task(cx))));
+        self.shared.submit(name.into(), options, work).await
+    }
+
+    /// A snapshot of task `id`; [`TaskError::NotFound`] if it is unknown
+    /// (never existed, or finished and was forgotten).
+    pub fn get(&self, id: TaskId) -> Result<TaskInfo, TaskError> {
+        self.shared.get(id)
+    }
+
+    /// Known tasks matching `filter`, newest first.
+    pub fn list(&self, filter: &TaskFilter) -> Vec<TaskInfo> {
+        self.shared.list(filter)
+    }
+
+    /// Waits until task `id` is final and returns it; woken by its
+    /// completion, not by polling. [`TaskError::WaitTimedOut`] after
+    /// `timeout` (the task keeps running).
+    pub async fn wait(&self, id: TaskId, timeout: Duration) -> Result<TaskInfo, TaskError> {
+        self.shared.wait(id, timeout).await
+    }
+
+    /// Cancels task `id`. A pending task (queued or waiting for a retry) is
+    /// cancelled at once. A running one has its cancellation token
+    /// cancelled and is aborted after
+    /// [`cancel_grace`](TasksConfig::cancel_grace) if it has not stopped;
+    /// either way it ends [`Cancelled`](super::TaskStatus::Cancelled).
+    /// Returns false if it had already finished.
+    pub fn cancel(&self, id: TaskId) -> Result<bool, TaskError> {
+        self.shared.cancel(id)
+    }
+
+    /// Counters and gauges (also the service's health details).
+    pub fn stats(&self) -> TaskStats {
+        self.shared.stats()
+    }
+}
