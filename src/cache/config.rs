@@ -64,7 +64,7 @@ pub struct CacheConfig {
     pub max_weight: Option<u64>,
     /// The time to live of entries stored without one (`set`, loaders).
     /// Default `None`: such entries never expire. Not zero.
-    #[serde(with = "opt_millis")]
+    #[serde(with = "crate::serde_duration::option")]
     pub default_ttl: Option<Duration>,
     /// How often the cache service sweeps expired entries out and publishes
     /// its stats as health details. Default 1 s ([`DEFAULT_SWEEP_INTERVAL`]);
@@ -169,23 +169,6 @@ fn floor_pow2(n: u64) -> u64 {
         1
     } else {
         1 << (63 - n.leading_zeros())
-    }
-}
-
-/// `Option<Duration>` as whole milliseconds or `null`.
-mod opt_millis {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-
-    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.serialize_some(&(d.as_millis() as u64)),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
     }
 }
 

@@ -43,7 +43,7 @@ pub struct TasksConfig {
     /// their backoff are never refused. At least 1. Default 10,000.
     pub queue_capacity: usize,
     /// The timeout of tasks submitted without one. Default `None`: none.
-    #[serde(with = "opt_millis")]
+    #[serde(with = "crate::serde_duration::option")]
     pub default_timeout: Option<Duration>,
     /// How long a cancelled running task may take to notice its
     /// cancellation token before it is aborted. Default 5 s.
@@ -54,7 +54,7 @@ pub struct TasksConfig {
     pub retain_finished: usize,
     /// How long a finished task is kept at most. Default `None`: by count
     /// only. Not zero. Checked on every health interval.
-    #[serde(with = "opt_millis")]
+    #[serde(with = "crate::serde_duration::option")]
     pub retain_for: Option<Duration>,
     /// How often the service publishes its health. At least 1 ms. Default 1 s.
     #[serde(with = "crate::serde_duration")]
@@ -121,22 +121,5 @@ impl TasksConfig {
             return invalid("degraded_failure_rate", "must be in (0, 1]");
         }
         Ok(())
-    }
-}
-
-/// `Option<Duration>` as whole milliseconds or `null`.
-mod opt_millis {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-
-    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.serialize_some(&(d.as_millis() as u64)),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
     }
 }
