@@ -1,8 +1,12 @@
 //! How tasks fail: panics, timeouts, retries with exponential backoff into
 //! the dead set, and cancellation of pending and running tasks.
 
-use servitor::tasks::{RetryPolicy, TaskOptions, TaskStatus, Tasks, TasksConfig};
-use servitor::testing::TestTree;
+#[path = "support/tasks.rs"]
+mod support;
+
+use support::{held, start};
+
+use servitor::tasks::{RetryPolicy, TaskOptions, TaskStatus, TasksConfig};
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -11,11 +15,6 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 const BOUND: Duration = Duration::from_secs(60);
-
-async fn start(config: TasksConfig) -> (TestTree, Tasks) {
-    let (spec, tasks) = Tasks::service("jobs", config).unwrap();
-    (TestTree::start(spec).await.unwrap(), tasks)
-}
 
 fn one_worker() -> TasksConfig {
     TasksConfig {
@@ -260,16 +259,7 @@ async fn cancelling_a_pending_task_cancels_it_before_it_runs() {
     tokio::time::pause();
     let (tree, tasks) = start(one_worker()).await;
     let (open, rx) = watch::channel(false);
-    let blocker = tasks
-        .submit("blocker", move |_| {
-            let mut rx = rx.clone();
-            async move {
-                let _ = rx.wait_for(|o| *o).await;
-                Ok::<_, Infallible>(())
-            }
-        })
-        .await
-        .unwrap();
+    let blocker = held(&tasks, "blocker", rx).await;
     tokio::time::sleep(Duration::from_millis(1)).await;
     let ran = Arc::new(AtomicU32::new(0));
     let counted = ran.clone();

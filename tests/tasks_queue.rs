@@ -2,32 +2,22 @@
 //! (the caller's choice), and finished tasks are forgotten past the count
 //! and age limits so memory stays flat.
 
+#[path = "support/tasks.rs"]
+mod support;
+
+use support::{held, start};
+
 use servitor::tasks::{OnFull, TaskError, TaskOptions, TaskStatus, Tasks, TasksConfig};
-use servitor::testing::TestTree;
 use std::convert::Infallible;
 use std::time::Duration;
 use tokio::sync::watch;
 
 const BOUND: Duration = Duration::from_secs(60);
 
-async fn start(config: TasksConfig) -> (TestTree, Tasks) {
-    let (spec, tasks) = Tasks::service("jobs", config).unwrap();
-    (TestTree::start(spec).await.unwrap(), tasks)
-}
-
 /// Fills the single worker with a task held until the returned sender opens.
 async fn occupy_worker(tasks: &Tasks) -> watch::Sender<bool> {
     let (open, rx) = watch::channel(false);
-    tasks
-        .submit("blocker", move |_| {
-            let mut rx = rx.clone();
-            async move {
-                let _ = rx.wait_for(|o| *o).await;
-                Ok::<_, Infallible>(())
-            }
-        })
-        .await
-        .unwrap();
+    held(tasks, "blocker", rx).await;
     tokio::time::sleep(Duration::from_millis(1)).await;
     open
 }

@@ -3,6 +3,11 @@
 //! blocking work not stalling siblings, config errors naming the field,
 //! and a typed error once the service is gone for good.
 
+#[path = "support/tasks.rs"]
+mod support;
+
+use support::{held, start};
+
 use actix::prelude::*;
 use servitor::tasks::{ConfigError, TaskError, TaskStatus, Tasks, TasksConfig, TasksService};
 use servitor::testing::TestTree;
@@ -22,24 +27,6 @@ fn config() -> TasksConfig {
     }
 }
 
-async fn start(config: TasksConfig) -> (TestTree, Tasks) {
-    let (spec, tasks) = Tasks::service("jobs", config).unwrap();
-    (TestTree::start(spec).await.unwrap(), tasks)
-}
-
-async fn held(tasks: &Tasks, rx: watch::Receiver<bool>) -> servitor::tasks::TaskId {
-    tasks
-        .submit("held", move |_| {
-            let mut rx = rx.clone();
-            async move {
-                let _ = rx.wait_for(|o| *o).await;
-                Ok::<_, Infallible>(())
-            }
-        })
-        .await
-        .unwrap()
-}
-
 #[actix_rt::test]
 async fn health_shows_queue_depth_and_busy_then_idle_workers() {
     tokio::time::pause();
@@ -51,7 +38,7 @@ async fn health_shows_queue_depth_and_busy_then_idle_workers() {
     assert_eq!(tree.status("jobs"), Some(Status::Idle));
     let (open, rx) = watch::channel(false);
     for _ in 0..3 {
-        held(&tasks, rx.clone()).await;
+        held(&tasks, "held", rx.clone()).await;
     }
     tokio::time::sleep(HEALTH * 2).await;
     let report = tree.runtime().registry().get("jobs").unwrap();
@@ -123,7 +110,7 @@ async fn pending_tasks_survive_a_crash_of_the_service_actor_and_run_after_restar
     })
     .await;
     let (open, rx) = watch::channel(false);
-    let running = held(&tasks, rx.clone()).await;
+    let running = held(&tasks, "held", rx.clone()).await;
     tokio::time::sleep(Duration::from_millis(1)).await;
     let pending = tasks
         .submit("pending", |_| async { Ok::<_, Infallible>("ran") })
@@ -243,7 +230,7 @@ async fn once_the_runtime_shut_down_submits_are_refused_and_pending_tasks_cancel
     })
     .await;
     let (_open, rx) = watch::channel(false);
-    held(&tasks, rx.clone()).await;
+    held(&tasks, "held", rx.clone()).await;
     tokio::time::sleep(Duration::from_millis(1)).await;
     let pending = tasks
         .submit("pending", |_| async { Ok::<_, Infallible>(()) })
@@ -362,10 +349,10 @@ async fn some_workers_busy_is_ok_and_all_busy_is_busy() {
     })
     .await;
     let (open, rx) = watch::channel(false);
-    held(&tasks, rx.clone()).await;
+    held(&tasks, "held", rx.clone()).await;
     tokio::time::sleep(HEALTH * 2).await;
     assert_eq!(tree.status("jobs"), Some(Status::Ok));
-    held(&tasks, rx.clone()).await;
+    held(&tasks, "held", rx.clone()).await;
     tokio::time::sleep(HEALTH * 2).await;
     assert_eq!(tree.status("jobs"), Some(Status::Busy));
     open.send(true).unwrap();

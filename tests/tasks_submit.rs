@@ -1,21 +1,20 @@
 //! Submitting and inspecting tasks: ids, results, statuses, `get`, `list`,
 //! `wait`, priorities and unique keys.
 
+#[path = "support/tasks.rs"]
+mod support;
+
+use support::{held, start};
+
 use servitor::tasks::{
-    Priority, TaskError, TaskFilter, TaskId, TaskOptions, TaskStatus, Tasks, TasksConfig,
+    Priority, TaskError, TaskFilter, TaskId, TaskOptions, TaskStatus, TasksConfig,
 };
-use servitor::testing::TestTree;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 
 const BOUND: Duration = Duration::from_secs(5);
-
-async fn start(config: TasksConfig) -> (TestTree, Tasks) {
-    let (spec, tasks) = Tasks::service("jobs", config).unwrap();
-    (TestTree::start(spec).await.unwrap(), tasks)
-}
 
 /// A gate tasks wait on until the test opens it.
 fn gate() -> (watch::Sender<bool>, watch::Receiver<bool>) {
@@ -96,16 +95,7 @@ async fn statuses_go_pending_then_running_then_completed() {
     })
     .await;
     let (open, rx) = gate();
-    let blocker = tasks
-        .submit("blocker", move |_| {
-            let mut rx = rx.clone();
-            async move {
-                let _ = rx.wait_for(|o| *o).await;
-                Ok::<_, Infallible>(())
-            }
-        })
-        .await
-        .unwrap();
+    let blocker = held(&tasks, "blocker", rx).await;
     let queued = tasks
         .submit("queued", |_| async { Ok::<_, Infallible>(()) })
         .await
@@ -220,16 +210,7 @@ async fn higher_priority_tasks_run_first_and_fifo_within_a_priority() {
     })
     .await;
     let (open, rx) = gate();
-    tasks
-        .submit("blocker", move |_| {
-            let mut rx = rx.clone();
-            async move {
-                let _ = rx.wait_for(|o| *o).await;
-                Ok::<_, Infallible>(())
-            }
-        })
-        .await
-        .unwrap();
+    held(&tasks, "blocker", rx).await;
     tokio::time::sleep(Duration::from_millis(1)).await;
     let order = Arc::new(Mutex::new(Vec::new()));
     let mut last = None;
