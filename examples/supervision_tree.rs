@@ -15,8 +15,8 @@
 
 use actix::prelude::*;
 use servitor::{
-    Backoff, BoxError, ChildSpec, Periodic, PeriodicConfig, Runtime, Service, ServiceContext,
-    Status, Strategy, Supervisor, TaskFn,
+    Backoff, BoxError, ChildSpec, RoutineFn, Runtime, Service, ServiceContext, Status, Strategy,
+    Supervisor, Ticker, TickerConfig,
 };
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -67,7 +67,7 @@ struct Poller {
     ticks: Arc<AtomicU64>,
 }
 
-impl Periodic for Poller {
+impl Ticker for Poller {
     type Error = String;
     async fn tick(&mut self, _cx: &ServiceContext) -> Result<(), String> {
         let n = self.ticks.fetch_add(1, Ordering::Relaxed);
@@ -103,22 +103,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ))
         .child(ChildSpec::service("ingest", Ingest::default))
         .child(
-            ChildSpec::task("import", || {
-                TaskFn(|cx: ServiceContext| async move {
+            ChildSpec::routine("import", || {
+                RoutineFn(|cx: ServiceContext| async move {
                     cx.set_detail("imported", 42);
                     Ok::<(), BoxError>(())
                 })
             })
             .transient(),
         )
-        .child(ChildSpec::periodic(
+        .child(ChildSpec::ticker(
             "poller",
-            PeriodicConfig::every(Duration::from_millis(100))
-                .retry_delay(Duration::from_millis(50), Duration::from_millis(200)),
+            TickerConfig::every(Duration::from_millis(100)).retry(Backoff::exponential(
+                Duration::from_millis(50),
+                Duration::from_millis(200),
+            )),
             move || Poller {
                 ticks: ticks.clone(),
             },
-        ))
+        )?)
         .child(
             Supervisor::builder("workers")
                 .strategy(Strategy::RestForOne)

@@ -6,7 +6,6 @@
 //! [permanent](crate::Restart::Permanent) one after any exit.
 
 use serde::{Deserialize, Serialize};
-use std::any::Any;
 use std::fmt;
 
 /// Boxed error type accepted from service hooks: any error converts with `?`.
@@ -15,6 +14,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// How one incarnation of a service ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "reason", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ExitReason {
     /// It finished on its own without error (a single-shot job that is done,
     /// an actor that called `ctx.stop()`).
@@ -57,16 +57,5 @@ impl fmt::Display for ExitReason {
             ExitReason::Failed(m) => write!(f, "failed: {m}"),
             ExitReason::Panicked(m) => write!(f, "panicked: {m}"),
         }
-    }
-}
-
-/// The message of a caught panic payload.
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&'static str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "panic with a non-string payload".to_string()
     }
 }

@@ -6,39 +6,46 @@
 //! health registry.
 //!
 //! * [`service`] — what a service is: an actix actor with lifecycle hooks
-//!   ([`Service`]), a single-shot job or loop ([`Task`]), or a periodic
-//!   worker ([`Periodic`]);
+//!   ([`Service`]), a single-shot job or loop ([`Routine`]), or a worker
+//!   that ticks every interval ([`Ticker`]);
 //! * [`supervisor`] — where restarts are decided: strategies, restart
 //!   intensity, backoff, escalation, ordered start and stop;
 //! * [`handle`] — [`ServiceRef`], the typed handle that survives restarts;
 //! * [`registry`] — health reports, worst-wins aggregation, staleness,
-//!   status watches; [`status`] and [`health`] define the data;
+//!   status watches; [`status`] and [`health`] define the data (also
+//!   available without the runtime, as the `servitor-health` crate);
 //! * [`runtime`] — starting a tree, signals, graceful shutdown;
+//! * [`kit`] — how a service with shared state and a supervised actor is
+//!   made: every built-in service is built from it, and yours can be;
 //! * [`testing`] — a test kit for users' own services.
 //!
 //! Built-in services, each an ordinary supervised service whose data path
-//! bypasses its actor's mailbox:
+//! bypasses its actor's mailbox, each behind a cargo feature (all four on by
+//! default):
 //!
-//! * [`cache`] — TTL + LRU cache with exact stats, single-flight loads, a
-//!   removal listener and glob operations;
-//! * [`bus`] — topic publish/subscribe with NATS wildcards, explicit
-//!   overflow policies, queue groups and request/reply.
+//! * [`cache`] (feature `cache`) — TTL + LRU cache with exact stats,
+//!   single-flight loads, a removal listener and glob operations;
+//! * [`bus`] (feature `bus`) — topic publish/subscribe with NATS wildcards,
+//!   explicit overflow policies, queue groups and request/reply;
+//! * [`tasks`] (feature `tasks`) — background task workers with statuses,
+//!   retries, priorities, cancellation and a bounded queue;
+//! * [`scheduler`] (feature `scheduler`; cron expressions with feature
+//!   `cron`) — named interval and cron jobs changed at run time.
 //!
 //! ## Panics
 //!
-//! A panic anywhere in service code — a hook, a handler, a loop, a periodic
-//! tick, a health check — ends that service's instance with the panic
-//! message as its failure reason; its supervisor handles it like any other
-//! failure, and siblings, the arbiter and the process are unaffected.
-//! This relies on unwinding: building with `panic = "abort"` turns every
-//! such panic into the end of the process.
+//! A panic anywhere in service code — a hook, a handler, a loop, a tick, a
+//! health check — ends that service's instance with the panic message as
+//! its failure reason; its supervisor handles it like any other failure,
+//! and siblings, the arbiter and the process are unaffected. This relies on
+//! unwinding: building with `panic = "abort"` turns every such panic into
+//! the end of the process.
 //!
 //! ## Quick start
 //!
 //! ```
 //! use std::time::Duration;
-//! use actix::prelude::*;
-//! use servitor::{ChildSpec, Runtime, Service, Strategy, Supervisor};
+//! use servitor::prelude::*;
 //!
 //! #[derive(Default)]
 //! struct Greeter;
@@ -70,36 +77,48 @@
 //! ```
 
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "bus")]
+#[cfg_attr(docsrs, doc(cfg(feature = "bus")))]
 pub mod bus;
+#[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub mod cache;
 pub mod exit;
 pub mod handle;
 pub mod health;
+pub mod kit;
 mod names;
+pub mod prelude;
 pub mod registry;
 pub mod runtime;
+#[cfg(feature = "scheduler")]
+#[cfg_attr(docsrs, doc(cfg(feature = "scheduler")))]
 pub mod scheduler;
 mod serde_duration;
 pub mod service;
 pub mod status;
 pub mod supervisor;
+#[cfg(feature = "tasks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tasks")))]
 pub mod tasks;
 pub mod testing;
 
 pub use exit::{BoxError, ExitReason};
 pub use handle::{CallError, LookupError, ServiceRef};
-pub use health::{HealthReport, HealthSnapshot};
-pub use registry::{Registry, RegistryConfig};
+pub use health::{HealthReport, HealthSnapshot, NodeKind};
+pub use kit::{Backoff, ConfigError};
+pub use registry::{Registry, RegistryConfig, StatusWatch};
 pub use runtime::{Runtime, RuntimeConfig, RuntimeError, ShutdownReport};
-pub use service::{Periodic, PeriodicConfig, Service, ServiceContext, Task, TaskFn, Verdict};
+pub use service::{Routine, RoutineFn, Service, ServiceContext, Ticker, TickerConfig, Verdict};
 pub use status::Status;
 pub use supervisor::{
-    AutoShutdown, Backoff, BuildError, ChildSpec, Restart, Shutdown, Strategy, Supervisor,
-    SupervisorBuilder, SupervisorRef, SupervisorSpec,
+    AutoShutdown, BuildError, ChildInfo, ChildSpec, Restart, Shutdown, Strategy, Supervisor,
+    SupervisorBuilder, SupervisorError, SupervisorRef, SupervisorSpec,
 };
 
 /// The README's examples, compiled as doc tests so they stay true.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "full"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

@@ -60,18 +60,21 @@ impl Hasher for NameHasher {
 /// The `BuildHasher` of the runtime's name-keyed maps.
 pub(crate) type NameHash = BuildHasherDefault<NameHasher>;
 
+#[cfg(feature = "bus")]
 /// The same hash started from a random seed per map, for keys that come
 /// from outside the application's code (the tokens of published subjects),
 /// so colliding keys cannot be computed in advance.
 #[derive(Clone)]
 pub(crate) struct SeededHash(u64);
 
+#[cfg(feature = "bus")]
 impl Default for SeededHash {
     fn default() -> Self {
         SeededHash(fastrand::u64(..))
     }
 }
 
+#[cfg(feature = "bus")]
 impl std::hash::BuildHasher for SeededHash {
     type Hasher = NameHasher;
     fn build_hasher(&self) -> NameHasher {

@@ -129,6 +129,7 @@ impl Runtime {
             killed: killed.clone(),
             first_failure: first_failure.clone(),
             exits: None,
+            hooks: None,
         };
         registry.register(
             &root_name,
@@ -181,9 +182,9 @@ impl Runtime {
         match self.supervisor(&self.root_name) {
             Ok(s) => s,
             Err(_) => {
-                let slot = self
-                    .directory
-                    .slot::<Supervisor>(&self.root_name, &self.root_name);
+                let slot =
+                    self.directory
+                        .slot::<Supervisor>(&self.root_name, &self.root_name, None);
                 SupervisorRef::new(ServiceRef::new(&self.root_name, &slot))
             }
         }

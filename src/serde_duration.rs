@@ -12,6 +12,7 @@ pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D
 }
 
 /// `Option<Duration>` as whole milliseconds, or `null` for none.
+#[cfg(any(feature = "cache", feature = "tasks"))]
 pub(crate) mod option {
     use serde::{Deserialize, Deserializer, Serializer};
     use std::time::Duration;

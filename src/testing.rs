@@ -36,6 +36,7 @@ use tokio::sync::Notify;
 pub const TEST_SUPERVISOR: &str = "test";
 
 /// A runtime made for tests.
+#[derive(Debug)]
 pub struct TestTree {
     runtime: Runtime,
 }

@@ -1,9 +1,9 @@
 //! The bus's settings, with their defaults; serde-deserializable so they can
 //! come from a configuration file (durations in whole milliseconds).
 
-use super::error::BusError;
 use super::queue::Overflow;
 use super::subject::Subject;
+use crate::kit::ConfigError;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -19,8 +19,8 @@ use std::time::Duration;
 /// assert_eq!(config, BusConfig::default().capacity(64).overflow(Overflow::DropOldest));
 /// assert_eq!(config.request_timeout, Duration::from_secs(5));
 ///
-/// let err = BusConfig::default().capacity(0).validate().unwrap_err();
-/// assert_eq!(err.to_string(), "invalid bus setting `capacity`: must be at least 1");
+/// let err = BusConfig::default().capacity(0).validate("events").unwrap_err();
+/// assert_eq!(err.to_string(), "`events`: `capacity` must be at least 1");
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -126,8 +126,8 @@ impl BusConfig {
     }
 
     /// Checks every setting; the error names the first bad one.
-    pub fn validate(&self) -> Result<(), BusError> {
-        let bad = |field, problem| Err(BusError::InvalidConfig { field, problem });
+    pub fn validate(&self, service: &str) -> Result<(), ConfigError> {
+        let bad = |field: &str, problem: &str| Err(ConfigError::field(service, field, problem));
         if self.capacity == 0 {
             return bad("capacity", "must be at least 1");
         }

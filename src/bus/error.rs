@@ -32,22 +32,16 @@ pub enum BusError {
         /// What is wrong with it.
         problem: &'static str,
     },
-    /// A setting of [`BusConfig`](super::BusConfig) or of one subscription
-    /// is out of range.
-    #[error("invalid bus setting `{field}`: {problem}")]
-    InvalidConfig {
-        /// The setting, e.g. `capacity`.
-        field: &'static str,
-        /// What is wrong with it.
-        problem: &'static str,
-    },
-    /// The bus is not running: it has not been started yet, or its
-    /// supervisor stopped it. (A crash does not stop it; see the
-    /// [module docs](super#restarts).)
-    #[error("event bus `{bus}` is not running")]
+    /// A setting of one subscription is out of range.
+    #[error(transparent)]
+    InvalidConfig(#[from] crate::kit::ConfigError),
+    /// The bus is not running: it has not been started yet, its supervisor
+    /// stopped it, or it is gone for good. (A crash does not stop it; see
+    /// the [module docs](super#restarts).)
+    #[error("event bus `{service}` is not running")]
     Stopped {
         /// The bus's service name.
-        bus: String,
+        service: String,
     },
     /// An async handler was subscribed outside a tokio runtime, so there is
     /// nowhere to run it.
@@ -87,6 +81,7 @@ impl BusError {
 
 /// Why [`Subscription::recv`](super::Subscription::recv) returned no event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RecvError {
     /// The subscription's queue overflowed under the
     /// [`DropOldest`](super::Overflow::DropOldest) policy: exactly `missed`
@@ -106,6 +101,7 @@ pub enum RecvError {
 /// Why [`Subscription::try_recv`](super::Subscription::try_recv) returned
 /// no event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TryRecvError {
     /// No event is queued now.
     #[error("no event queued")]

@@ -3,16 +3,15 @@
 use super::config::BusConfig;
 use super::error::BusError;
 use super::event::Event;
-use super::router::{Core, Published};
-use super::service::BusService;
+use super::router::{BusEngine, Published};
 use super::stats::BusStats;
 use super::subject::IntoSubject;
 use super::subscriber::SubscriberBuilder;
 use super::subscription::Subscription;
+use crate::kit::{self, ConfigError, Shared};
 use crate::supervisor::ChildSpec;
 use std::fmt;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// A handle to one event bus whose events carry payloads of type `T`.
@@ -20,8 +19,9 @@ use std::time::Duration;
 /// Cheap to clone (one reference count) and usable from any thread or
 /// runtime; every operation runs in the caller, none goes through the bus
 /// actor's mailbox. It stays valid across restarts of the actor. When the
-/// last handle is dropped, subscribers receive what is queued for them and
-/// then [`RecvError::Closed`](super::RecvError::Closed).
+/// service is gone for good, or the last handle is dropped (so nothing more
+/// can be published), subscribers receive what is queued for them and then
+/// [`RecvError::Closed`](super::RecvError::Closed).
 ///
 /// ```
 /// # #[actix_rt::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -40,7 +40,7 @@ use std::time::Duration;
 /// # Ok(()) }
 /// ```
 pub struct EventBus<T: Clone + Send + Sync + 'static> {
-    core: Arc<Core<T>>,
+    core: Shared<BusEngine<T>>,
 }
 
 impl<T: Clone + Send + Sync + 'static> EventBus<T> {
@@ -48,25 +48,25 @@ impl<T: Clone + Send + Sync + 'static> EventBus<T> {
     /// and a handle to it. The bus accepts publishes once the spec's service
     /// has started; subscribing works at any time.
     ///
-    /// Fails if a setting of `config` is out of range (the error names it).
+    /// Fails if the name or a setting of `config` is invalid (the error
+    /// names it).
     pub fn service(
         name: impl Into<String>,
         config: BusConfig,
-    ) -> Result<(ChildSpec, EventBus<T>), BusError> {
-        config.validate()?;
-        let name = name.into();
-        let core = Arc::new(Core::new(&name, config));
-        let shared = core.clone();
-        let spec = ChildSpec::service(name, move || BusService::new(shared.clone()));
+    ) -> Result<(ChildSpec, EventBus<T>), ConfigError> {
+        let (spec, core) = kit::service(name, |name| {
+            config.validate(name)?;
+            Ok(BusEngine::new(name, config))
+        })?;
         Ok((spec, EventBus::from_core(core)))
     }
 
-    fn from_core(core: Arc<Core<T>>) -> Self {
+    fn from_core(core: Shared<BusEngine<T>>) -> Self {
         core.handles.fetch_add(1, Ordering::Relaxed);
         EventBus { core }
     }
 
-    pub(crate) fn core(&self) -> &Arc<Core<T>> {
+    pub(crate) fn core(&self) -> &Shared<BusEngine<T>> {
         &self.core
     }
 
@@ -80,9 +80,21 @@ impl<T: Clone + Send + Sync + 'static> EventBus<T> {
         &self.core.config
     }
 
-    /// Whether it accepts publishes now.
+    /// Whether it accepts publishes now: the service is supervised and
+    /// started (a crash of its actor does not change this).
     pub fn is_running(&self) -> bool {
         self.core.is_running()
+    }
+
+    /// True once the service is gone for good: nothing more can be
+    /// published, and subscribers get what is queued, then `Closed`.
+    pub fn is_stopped(&self) -> bool {
+        self.core.is_stopped()
+    }
+
+    /// Resolves once the service is gone for good.
+    pub async fn stopped(&self) {
+        self.core.stopped().await
     }
 
     /// Publishes `payload` on `subject` to every subscriber whose pattern

@@ -43,11 +43,9 @@
 //! ```
 
 use super::event::{Event, SubscriptionId};
-use crate::exit::panic_message;
-use futures_util::FutureExt;
+use crate::kit::{catch_call_async, catch_panic};
 use std::fmt;
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// What a handler may return: `()` (always succeeds) or `Result<(), E>`
 /// with a displayable error.
@@ -70,6 +68,7 @@ impl<E: fmt::Display> IntoHandlerResult for Result<(), E> {
 
 /// How one handler call failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum HandlerError {
     /// It returned an error (its text).
     #[error("handler failed: {0}")]
@@ -101,10 +100,10 @@ where
 
 /// Calls a sync handler, turning a panic into a [`HandlerError`].
 pub(crate) fn call_sync<T>(f: &SyncFn<T>, event: &Event<T>) -> Result<(), HandlerError> {
-    match catch_unwind(AssertUnwindSafe(|| f(event))) {
+    match catch_panic(|| f(event)) {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(HandlerError::Failed(e)),
-        Err(payload) => Err(HandlerError::Panicked(panic_message(&*payload))),
+        Err(panic) => Err(HandlerError::Panicked(panic.into_message())),
     }
 }
 
@@ -116,12 +115,8 @@ where
     Fut: Future,
     Fut::Output: IntoHandlerResult,
 {
-    let fut = match catch_unwind(AssertUnwindSafe(|| f(event))) {
-        Ok(fut) => fut,
-        Err(payload) => return Err(HandlerError::Panicked(panic_message(&*payload))),
-    };
-    match AssertUnwindSafe(fut).catch_unwind().await {
+    match catch_call_async(|| f(event)).await {
         Ok(out) => out.into_handler_result().map_err(HandlerError::Failed),
-        Err(payload) => Err(HandlerError::Panicked(panic_message(&*payload))),
+        Err(panic) => Err(HandlerError::Panicked(panic.into_message())),
     }
 }

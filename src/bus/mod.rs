@@ -121,7 +121,7 @@ pub use event::{DeadLetter, DeadLetterReason, Event, SubscriptionId};
 pub use handle::EventBus;
 pub use handler::{HandlerError, HandlerReport, IntoHandlerResult};
 pub use queue::Overflow;
-pub use router::Published;
+pub use router::{BusEngine, Published};
 pub use service::BusService;
 pub use stats::{BusStats, SubscriberKind, SubscriberStats};
 pub use subject::{IntoSubject, Pattern, Subject, SubjectProblem};

@@ -26,16 +26,13 @@ use super::stats::{BusStats, Striped};
 use super::subject::Subject;
 use super::subscriber::{Kind, Subscriber};
 use super::trie::Trie;
+use crate::kit::Pulse;
 use parking_lot::{Mutex, RwLock};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
-
-const NEW: u8 = 0;
-const RUNNING: u8 = 1;
-const STOPPED: u8 = 2;
+use tokio::time::Instant;
 
 /// What one [`publish`](super::EventBus::publish) did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -85,76 +82,88 @@ struct Index<T> {
     all: BTreeMap<SubscriptionId, Arc<Subscriber<T>>>,
 }
 
-/// Everything a bus is, shared by its handles, its subscriptions and every
-/// incarnation of its actor — so all of it survives a crash of the actor.
-pub(crate) struct Core<T> {
-    pub name: Arc<str>,
-    pub config: BusConfig,
+/// The engine of an [`EventBus`](super::EventBus): its subscriptions,
+/// their queues and the counters, shared by its handles, its subscriptions
+/// and every incarnation of its actor — so all of it survives a crash of
+/// the actor. Its workings are internal; use it through the handle.
+pub struct BusEngine<T> {
+    pub(crate) name: Arc<str>,
+    pub(crate) config: BusConfig,
     index: RwLock<Index<T>>,
-    state: AtomicU8,
-    /// Live `EventBus` handles; the bus closes when the last one goes.
-    pub handles: AtomicUsize,
+    /// Publishing is open (the service runs).
+    accepting: AtomicBool,
+    /// Live `EventBus` handles; the queues close when the last one goes.
+    pub(crate) handles: AtomicUsize,
     next_id: AtomicU64,
     published: Striped,
     dead_letters: AtomicU64,
-    pub inbox: Inbox<T>,
-    /// Wakes the actor to report health at once (first drop or failure).
-    pub health_poke: Notify,
-    poked: AtomicBool,
+    pub(crate) inbox: Inbox<T>,
+    /// Asks the actor to report health at once (a first drop or failure).
+    pub(crate) pulse: Pulse,
+    /// When the last early report was asked for: at most one per health
+    /// interval, so a storm of drops is one report.
+    last_pulse: Mutex<Option<Instant>>,
     /// Drops and failures per subscriber at the last health report.
-    pub baseline: Mutex<HashMap<SubscriptionId, (u64, u64)>>,
+    pub(crate) baseline: Mutex<HashMap<SubscriptionId, (u64, u64)>>,
 }
 
-impl<T> Core<T> {
-    pub fn new(name: &str, config: BusConfig) -> Self {
-        Core {
+impl<T> std::fmt::Debug for BusEngine<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BusEngine")
+            .field("name", &self.name)
+            .field("accepting", &self.is_running())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> BusEngine<T> {
+    pub(crate) fn new(name: &str, config: BusConfig) -> Self {
+        BusEngine {
             name: Arc::from(name),
             config,
             index: RwLock::new(Index {
                 trie: Trie::default(),
                 all: BTreeMap::new(),
             }),
-            state: AtomicU8::new(NEW),
+            accepting: AtomicBool::new(false),
             handles: AtomicUsize::new(0),
             next_id: AtomicU64::new(1),
             published: Striped::default(),
             dead_letters: AtomicU64::new(0),
             inbox: Inbox::default(),
-            health_poke: Notify::new(),
-            poked: AtomicBool::new(false),
+            pulse: Pulse::new(),
+            last_pulse: Mutex::new(None),
             baseline: Mutex::new(HashMap::new()),
         }
     }
 
-    pub fn is_running(&self) -> bool {
-        self.state.load(Ordering::Acquire) == RUNNING
+    pub(crate) fn is_running(&self) -> bool {
+        self.accepting.load(Ordering::Acquire)
     }
 
-    pub fn stopped_error(&self) -> BusError {
+    pub(crate) fn stopped_error(&self) -> BusError {
         BusError::Stopped {
-            bus: self.name.to_string(),
+            service: self.name.to_string(),
         }
     }
 
-    /// An incarnation of the actor started: publishing is open.
-    pub fn start(&self) {
-        self.state.store(RUNNING, Ordering::Release);
-    }
-
-    /// The supervisor stopped the bus: publishing is refused until an
-    /// incarnation starts again; publishers waiting for room give up.
-    pub fn stop(&self) {
-        self.state.store(STOPPED, Ordering::Release);
-        for sub in self.index.read().all.values() {
-            if let Some(q) = sub.queue() {
-                q.wake_publishers();
+    /// Opens publishing (the service runs) or closes it: publishers waiting
+    /// for room give up.
+    pub(crate) fn set_accepting(&self, open: bool) {
+        self.accepting.store(open, Ordering::Release);
+        if !open {
+            for sub in self.index.read().all.values() {
+                if let Some(q) = sub.queue() {
+                    q.wake_publishers();
+                }
             }
         }
     }
 
-    /// The last handle is gone: nothing more can be published, so every
-    /// subscriber gets what is queued and then `Closed`.
-    pub fn close(&self) {
+    /// Nothing more can be published (the last handle is gone, or the bus
+    /// is gone for good), so every subscriber gets what is queued and then
+    /// `Closed`.
+    pub(crate) fn close(&self) {
         for sub in self.index.read().all.values() {
             if let Some(q) = sub.queue() {
                 q.close();
@@ -163,7 +172,10 @@ impl<T> Core<T> {
     }
 
     /// Registers a new subscriber built by `make` with a fresh id.
-    pub fn add(&self, make: impl FnOnce(SubscriptionId) -> Subscriber<T>) -> Arc<Subscriber<T>> {
+    pub(crate) fn add(
+        &self,
+        make: impl FnOnce(SubscriptionId) -> Subscriber<T>,
+    ) -> Arc<Subscriber<T>> {
         let id = SubscriptionId(self.next_id.fetch_add(1, Ordering::Relaxed));
         let sub = Arc::new(make(id));
         let mut index = self.index.write();
@@ -175,7 +187,7 @@ impl<T> Core<T> {
     }
 
     /// Unregisters a subscriber and discards what is queued for it.
-    pub fn remove(&self, sub: &Arc<Subscriber<T>>) {
+    pub(crate) fn remove(&self, sub: &Arc<Subscriber<T>>) {
         let removed = {
             let mut index = self.index.write();
             let from_trie = index
@@ -192,19 +204,20 @@ impl<T> Core<T> {
         self.baseline.lock().remove(&sub.id);
     }
 
-    /// Asks the actor for a health report now, once per health interval.
-    pub fn poke(&self) {
-        if !self.poked.load(Ordering::Relaxed) && !self.poked.swap(true, Ordering::AcqRel) {
-            self.health_poke.notify_one();
+    /// Asks the actor for a health report now, at most once per health
+    /// interval.
+    pub(crate) fn poke(&self) {
+        let now = Instant::now();
+        let mut last = self.last_pulse.lock();
+        let due =
+            last.is_none_or(|at| now.saturating_duration_since(at) >= self.config.health_interval);
+        if due {
+            *last = Some(now);
+            self.pulse.beat();
         }
     }
 
-    /// A periodic report ran: the next drop may poke again.
-    pub fn clear_poke(&self) {
-        self.poked.store(false, Ordering::Release);
-    }
-
-    pub fn stats(&self) -> BusStats {
+    pub(crate) fn stats(&self) -> BusStats {
         let subscribers = self.index.read().all.values().map(|s| s.stats()).collect();
         BusStats {
             name: self.name.to_string(),
@@ -217,7 +230,7 @@ impl<T> Core<T> {
 
     /// Waits until every event queued now (for async handlers only, or for
     /// every queue) is finished with.
-    pub async fn drain(&self, handlers_only: bool) {
+    pub(crate) async fn drain(&self, handlers_only: bool) {
         let targets: Vec<(Arc<Subscriber<T>>, u64)> = self
             .index
             .read()
@@ -234,7 +247,7 @@ impl<T> Core<T> {
     }
 
     /// Counts and logs a failed handler call (no dead-lettering).
-    pub fn count_failure(sub: &Subscriber<T>, subject: &Subject, error: &HandlerError) {
+    pub(crate) fn count_failure(sub: &Subscriber<T>, subject: &Subject, error: &HandlerError) {
         match error {
             HandlerError::Failed(e) => {
                 sub.failed.fetch_add(1, Ordering::Relaxed);
@@ -248,9 +261,9 @@ impl<T> Core<T> {
     }
 }
 
-impl<T: Clone + Send + Sync + 'static> Core<T> {
+impl<T: Clone + Send + Sync + 'static> BusEngine<T> {
     /// Delivers `event` to every matching subscriber (see the module docs).
-    pub async fn publish(&self, event: Event<T>) -> Result<Published, BusError> {
+    pub(crate) async fn publish(&self, event: Event<T>) -> Result<Published, BusError> {
         if !self.is_running() {
             return Err(self.stopped_error());
         }
@@ -275,6 +288,8 @@ impl<T: Clone + Send + Sync + 'static> Core<T> {
             let q = sub.queue().expect("only queues block");
             match q.push_wait(ev, || !self.is_running()).await {
                 Ok(true) => out.reached += 1,
+                // Closed because the bus stopped, not by its subscriber.
+                Ok(false) if !self.is_running() => return Err(self.stopped_error()),
                 Ok(false) => {}
                 Err(_) => return Err(self.stopped_error()),
             }
@@ -283,7 +298,7 @@ impl<T: Clone + Send + Sync + 'static> Core<T> {
     }
 
     /// Sends `request` and waits up to `timeout` for the first reply.
-    pub async fn request(
+    pub(crate) async fn request(
         &self,
         subject: Subject,
         payload: T,
@@ -387,7 +402,7 @@ impl<T: Clone + Send + Sync + 'static> Core<T> {
     }
 
     /// A handler call failed: count, log, and dead-letter `event` if kept.
-    pub fn handler_failed(
+    pub(crate) fn handler_failed(
         &self,
         sub: &Subscriber<T>,
         subject: &Subject,

@@ -1,10 +1,12 @@
 //! The bus actor: lifecycle and health, not the data path.
 //!
-//! [`BusService`] is the supervised part of a bus. Its start hook opens the
-//! bus for publishing; its stop hook closes it (publishes fail with
-//! [`BusError::Stopped`](super::BusError::Stopped)) and gives async handlers
-//! up to [`drain_timeout`](super::BusConfig::drain_timeout) to finish what is
-//! queued for them. Every [`health_interval`](super::BusConfig::health_interval)
+//! [`BusService`] is the supervised part of a bus, the [kit](crate::kit)'s
+//! driver of its engine. The bus accepts publishes while the service runs
+//! (a crash of the actor changes nothing); when its supervisor stops it,
+//! publishes fail with [`BusError::Stopped`](super::BusError::Stopped) and
+//! async handlers get up to [`drain_timeout`](super::BusConfig::drain_timeout)
+//! to finish what is queued for them; when it is gone for good, subscribers
+//! get what is queued, then `Closed`. Every [`health_interval`](super::BusConfig::health_interval)
 //! — and at once on a first drop or handler failure — it reports:
 //!
 //! * **status** [`Degraded`](crate::Status::Degraded) while a subscriber is
@@ -38,61 +40,52 @@
 //! # drop(slow); tree.shutdown().await; Ok(()) }
 //! ```
 
-use super::router::Core;
+use super::router::BusEngine;
 use super::stats::SubscriberStats;
-use crate::exit::BoxError;
-use crate::health::Details;
-use crate::service::{Service, ServiceContext};
+use crate::kit::{Engine, Health, Phase, Pulse, Shared};
 use crate::status::Status;
-use actix::fut::{ready, wrap_future, ActorFutureExt};
-use actix::{Actor, AsyncContext, Context, ResponseActFuture};
 use serde_json::json;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// At most this many subscribers are listed per trouble in health details.
 const LISTED: usize = 50;
 
 /// The supervised actor of an event bus (made by
-/// [`EventBus::service`](super::EventBus::service)). Its handle through the
-/// runtime is `ServiceRef<BusService<T>>`; the [`EventBus`](super::EventBus)
-/// handle is what publishes and subscribes.
-pub struct BusService<T> {
-    core: Arc<Core<T>>,
-    cx: Option<ServiceContext>,
-}
+/// [`EventBus::service`](super::EventBus::service)): the kit's
+/// [`Driver`](crate::kit::Driver) of its engine. Its handle through the
+/// runtime is `ServiceRef<BusService<T>>`; the
+/// [`EventBus`](super::EventBus) handle is what publishes and subscribes.
+pub type BusService<T> = crate::kit::Driver<BusEngine<T>>;
 
-impl<T: Clone + Send + Sync + 'static> BusService<T> {
-    pub(crate) fn new(core: Arc<Core<T>>) -> Self {
-        BusService { core, cx: None }
+impl<T: Clone + Send + Sync + 'static> Engine for BusEngine<T> {
+    fn health_interval(&self) -> Duration {
+        self.config.health_interval
     }
 
-    /// Reports health now when the data path asks for it.
-    fn listen(&self, ctx: &mut Context<Self>) {
-        let core = self.core.clone();
-        ctx.spawn(
-            wrap_future::<_, Self>(async move { core.health_poke.notified().await }).map(
-                |(), act, ctx| {
-                    act.report();
-                    act.listen(ctx);
-                },
-            ),
-        );
+    fn health(&self) -> Health {
+        assess(self)
     }
 
-    fn report(&self) {
-        let Some(cx) = &self.cx else { return };
-        let (status, message, details) = assess(&self.core);
-        cx.set_details(details);
-        match message {
-            Some(m) => cx.set_status_with(status, m),
-            None => cx.set_status(status),
+    fn pulse(&self) -> Option<&Pulse> {
+        Some(&self.pulse)
+    }
+
+    /// Gives async handlers up to `drain_timeout` to finish what is queued.
+    async fn drain(shared: Shared<Self>) {
+        let bound = shared.config.drain_timeout;
+        let _ = tokio::time::timeout(bound, shared.drain(true)).await;
+    }
+
+    fn phase_changed(&self, _from: Phase, to: Phase) {
+        self.set_accepting(to == Phase::Running);
+        if to == Phase::Closed {
+            self.close();
         }
     }
 }
 
 /// The bus's health from its stats and the counts at the last report.
-fn assess<T>(core: &Core<T>) -> (Status, Option<String>, Details) {
+fn assess<T>(core: &BusEngine<T>) -> Health {
     let stats = core.stats();
     let threshold = core.config.lag_threshold;
     let mut baseline = core.baseline.lock();
@@ -115,36 +108,34 @@ fn assess<T>(core: &Core<T>) -> (Status, Option<String>, Details) {
         }
     }
     drop(baseline);
-    let mut details = Details::new();
-    let mut put = |k: &str, v: serde_json::Value| {
-        details.insert(k.to_string(), v);
-    };
-    put("subscriptions", json!(stats.subscribers.len()));
-    put("published", json!(stats.published));
-    put("dead_letters", json!(stats.dead_letters));
-    put("queued", json!(stats.queued()));
-    put(
-        "max_queue_depth",
-        json!(stats
-            .subscribers
-            .iter()
-            .map(|s| s.queued)
-            .max()
-            .unwrap_or(0)),
-    );
-    put("dropped", json!(stats.dropped()));
-    put(
-        "handler_failures",
-        json!(stats
-            .subscribers
-            .iter()
-            .map(|s| s.failed + s.panicked)
-            .sum::<u64>()),
-    );
     let list = |v: &[&SubscriberStats]| json!(v.iter().take(LISTED).collect::<Vec<_>>());
-    put("lagging", list(&lagging));
-    put("dropping", list(&dropping));
-    put("failing", list(&failing));
+    let details = |h: Health| {
+        h.detail("subscriptions", stats.subscribers.len())
+            .detail("published", stats.published)
+            .detail("dead_letters", stats.dead_letters)
+            .detail("queued", stats.queued())
+            .detail(
+                "max_queue_depth",
+                stats
+                    .subscribers
+                    .iter()
+                    .map(|s| s.queued)
+                    .max()
+                    .unwrap_or(0),
+            )
+            .detail("dropped", stats.dropped())
+            .detail(
+                "handler_failures",
+                stats
+                    .subscribers
+                    .iter()
+                    .map(|s| s.failed + s.panicked)
+                    .sum::<u64>(),
+            )
+            .detail("lagging", list(&lagging))
+            .detail("dropping", list(&dropping))
+            .detail("failing", list(&failing))
+    };
     let mut trouble = Vec::new();
     if !lagging.is_empty() {
         trouble.push(format!("{} lagging", lagging.len()));
@@ -156,62 +147,9 @@ fn assess<T>(core: &Core<T>) -> (Status, Option<String>, Details) {
         trouble.push(format!("{} with failing handlers", failing.len()));
     }
     if trouble.is_empty() {
-        (Status::Ok, None, details)
+        details(Health::ok())
     } else {
         let message = format!("subscribers: {}", trouble.join(", "));
-        (Status::Degraded, Some(message), details)
-    }
-}
-
-impl<T: Clone + Send + Sync + 'static> Actor for BusService<T> {
-    type Context = Context<Self>;
-}
-
-impl<T: Clone + Send + Sync + 'static> Service for BusService<T> {
-    fn start(
-        &mut self,
-        cx: &ServiceContext,
-        ctx: &mut Context<Self>,
-    ) -> ResponseActFuture<Self, Result<(), BoxError>> {
-        self.cx = Some(cx.clone());
-        self.core.start();
-        self.listen(ctx);
-        Box::pin(ready(Ok(())))
-    }
-
-    fn stop(
-        &mut self,
-        _cx: &ServiceContext,
-        _ctx: &mut Context<Self>,
-    ) -> ResponseActFuture<Self, ()> {
-        self.core.stop();
-        let core = self.core.clone();
-        let bound = core.config.drain_timeout;
-        Box::pin(wrap_future(async move {
-            let _ = tokio::time::timeout(bound, core.drain(true)).await;
-        }))
-    }
-
-    fn health_check(&mut self, _cx: &ServiceContext, _ctx: &mut Context<Self>) -> Option<Status> {
-        self.core.clear_poke();
-        self.report();
-        None
-    }
-
-    fn health_interval(&self) -> Duration {
-        self.core.config.health_interval
-    }
-}
-
-impl<T> Drop for BusService<T> {
-    fn drop(&mut self) {
-        // Killed while being stopped (the stop hook may not have run): the
-        // bus is stopped all the same. A crash leaves it open — see the
-        // module docs of `bus` on restarts.
-        if let Some(cx) = &self.cx {
-            if !cx.is_running() {
-                self.core.stop();
-            }
-        }
+        details(Health::new(Status::Degraded).message(message))
     }
 }

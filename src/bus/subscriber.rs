@@ -15,14 +15,15 @@ use super::event::{Event, SubscriptionId};
 use super::handle::EventBus;
 use super::handler::{self, IntoHandlerResult, SyncFn};
 use super::queue::{Overflow, Queue, Take};
-use super::router::Core;
+use super::router::BusEngine;
 use super::stats::{SubscriberKind, SubscriberStats};
 use super::subject::{check_group, Pattern};
 use super::subscription::{HandlerSubscription, Subscription};
+use crate::kit::{Shared, WeakShared};
 use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 /// One subscriber as the router holds it.
 pub(crate) struct Subscriber<T> {
@@ -56,7 +57,7 @@ impl<T> Subscriber<T> {
 
     /// Whether it could take one more event without overflowing.
     pub fn has_room(&self) -> bool {
-        self.queue().map_or(true, Queue::has_room)
+        self.queue().is_none_or(Queue::has_room)
     }
 
     pub fn stats(&self) -> SubscriberStats {
@@ -137,6 +138,16 @@ pub struct SubscriberBuilder<'b, T: Clone + Send + Sync + 'static> {
     name: Option<String>,
 }
 
+impl<T: Clone + Send + Sync + 'static> std::fmt::Debug for SubscriberBuilder<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubscriberBuilder")
+            .field("bus", &self.bus.name())
+            .field("pattern", &self.pattern)
+            .field("group", &self.group)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<'b, T: Clone + Send + Sync + 'static> SubscriberBuilder<'b, T> {
     pub(crate) fn new(bus: &'b EventBus<T>, pattern: &str) -> Self {
         SubscriberBuilder {
@@ -192,7 +203,7 @@ impl<'b, T: Clone + Send + Sync + 'static> SubscriberBuilder<'b, T> {
         let core = self.bus.core().clone();
         let queue = self.queue(&core)?;
         let sub = self.register(&core, Kind::Stream(queue))?;
-        Ok(Subscription::new(Arc::downgrade(&core), sub))
+        Ok(Subscription::new(core.downgrade(), sub))
     }
 
     /// A sync handler: called on the publisher's task for every event,
@@ -204,7 +215,7 @@ impl<'b, T: Clone + Send + Sync + 'static> SubscriberBuilder<'b, T> {
     {
         let core = self.bus.core().clone();
         let sub = self.register(&core, Kind::Handler(handler::erase_sync(f)))?;
-        Ok(HandlerSubscription::new(Arc::downgrade(&core), sub))
+        Ok(HandlerSubscription::new(core.downgrade(), sub))
     }
 
     /// An async handler, run on its own task (spawned on the current tokio
@@ -219,17 +230,19 @@ impl<'b, T: Clone + Send + Sync + 'static> SubscriberBuilder<'b, T> {
         let core = self.bus.core().clone();
         let queue = self.queue(&core)?;
         let sub = self.register(&core, Kind::AsyncHandler(queue))?;
-        runtime.spawn(work(Arc::downgrade(&core), sub.clone(), f));
-        Ok(HandlerSubscription::new(Arc::downgrade(&core), sub))
+        runtime.spawn(work(core.downgrade(), sub.clone(), f));
+        Ok(HandlerSubscription::new(core.downgrade(), sub))
     }
 
-    fn queue(&self, core: &Core<T>) -> Result<Queue<T>, BusError> {
+    fn queue(&self, core: &BusEngine<T>) -> Result<Queue<T>, BusError> {
         let capacity = self.capacity.unwrap_or(core.config.capacity);
         if capacity == 0 {
-            return Err(BusError::InvalidConfig {
-                field: "capacity",
-                problem: "must be at least 1",
-            });
+            return Err(crate::kit::ConfigError::field(
+                &*core.name,
+                "capacity",
+                "must be at least 1 (subscription)",
+            )
+            .into());
         }
         Ok(Queue::new(
             capacity,
@@ -237,7 +250,11 @@ impl<'b, T: Clone + Send + Sync + 'static> SubscriberBuilder<'b, T> {
         ))
     }
 
-    fn register(self, core: &Arc<Core<T>>, kind: Kind<T>) -> Result<Arc<Subscriber<T>>, BusError> {
+    fn register(
+        self,
+        core: &Shared<BusEngine<T>>,
+        kind: Kind<T>,
+    ) -> Result<Arc<Subscriber<T>>, BusError> {
         let pattern = Pattern::new(&self.pattern)?;
         if let Some(g) = &self.group {
             check_group(g)?;
@@ -262,7 +279,7 @@ impl<'b, T: Clone + Send + Sync + 'static> SubscriberBuilder<'b, T> {
 
 /// The task behind an async handler: one event at a time, until the
 /// subscription is cancelled or the bus closed and drained.
-async fn work<T, F, Fut>(core: Weak<Core<T>>, sub: Arc<Subscriber<T>>, f: F)
+async fn work<T, F, Fut>(core: WeakShared<BusEngine<T>>, sub: Arc<Subscriber<T>>, f: F)
 where
     T: Clone + Send + Sync + 'static,
     F: Fn(Event<T>) -> Fut,
@@ -291,7 +308,7 @@ where
                     sub.handled.fetch_add(1, Relaxed);
                 }
                 (Err(e), Some(core)) => core.handler_failed(&sub, &subject, e, keep),
-                (Err(e), None) => Core::<T>::count_failure(&sub, &subject, &e),
+                (Err(e), None) => BusEngine::<T>::count_failure(&sub, &subject, &e),
             }
             queue.finish(1);
         }

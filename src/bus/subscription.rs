@@ -14,16 +14,17 @@
 use super::error::{RecvError, TryRecvError};
 use super::event::{Event, SubscriptionId};
 use super::queue::{Queue, Take};
-use super::router::Core;
+use super::router::BusEngine;
 use super::stats::SubscriberStats;
 use super::subject::Pattern;
 use super::subscriber::Subscriber;
+use crate::kit::WeakShared;
 use futures_util::Stream;
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::poll_fn;
 use std::pin::Pin;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 /// A stream subscriber: receive its events with [`recv`](Self::recv) or
@@ -45,14 +46,14 @@ use std::task::{Context, Poll};
 /// # drop(sub); tree.shutdown().await; Ok(()) }
 /// ```
 pub struct Subscription<T> {
-    core: Weak<Core<T>>,
+    core: WeakShared<BusEngine<T>>,
     sub: Arc<Subscriber<T>>,
     /// Events taken from the queue in one go and not handed out yet.
     batch: VecDeque<Event<T>>,
 }
 
 impl<T> Subscription<T> {
-    pub(crate) fn new(core: Weak<Core<T>>, sub: Arc<Subscriber<T>>) -> Self {
+    pub(crate) fn new(core: WeakShared<BusEngine<T>>, sub: Arc<Subscriber<T>>) -> Self {
         Subscription {
             core,
             sub,
@@ -154,7 +155,7 @@ impl<T> fmt::Debug for Subscription<T> {
     }
 }
 
-fn leave<T>(core: &Weak<Core<T>>, sub: &Arc<Subscriber<T>>) {
+fn leave<T>(core: &WeakShared<BusEngine<T>>, sub: &Arc<Subscriber<T>>) {
     match core.upgrade() {
         Some(core) => core.remove(sub),
         None => {
@@ -174,7 +175,7 @@ trait Member: Send + Sync {
 }
 
 struct Held<T> {
-    core: Weak<Core<T>>,
+    core: WeakShared<BusEngine<T>>,
     sub: Arc<Subscriber<T>>,
 }
 
@@ -223,7 +224,7 @@ pub struct HandlerSubscription {
 
 impl HandlerSubscription {
     pub(crate) fn new<T: Send + Sync + 'static>(
-        core: Weak<Core<T>>,
+        core: WeakShared<BusEngine<T>>,
         sub: Arc<Subscriber<T>>,
     ) -> Self {
         HandlerSubscription {

@@ -16,7 +16,7 @@
 //! assert_eq!(config.sweep_interval, Duration::from_secs(1));
 //! ```
 
-use super::error::ConfigError;
+use crate::kit::ConfigError;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -107,16 +107,7 @@ impl Default for CacheConfig {
 impl CacheConfig {
     /// Checks every field; the error names the first invalid one.
     pub fn validate(&self, cache: &str) -> Result<(), ConfigError> {
-        let invalid = |field: &'static str, problem: &str| {
-            Err(ConfigError::InvalidField {
-                cache: cache.to_string(),
-                field,
-                problem: problem.to_string(),
-            })
-        };
-        if cache.is_empty() {
-            return Err(ConfigError::EmptyName);
-        }
+        let invalid = |field: &str, problem: &str| Err(ConfigError::field(cache, field, problem));
         if self.capacity == 0 {
             return invalid("capacity", "must be at least 1");
         }

@@ -206,7 +206,7 @@ where
     pub fn keys(&self, pattern: &str) -> Result<Vec<K>, CacheError> {
         let pattern = GlobPattern::new(pattern)?;
         let mut keys = Vec::new();
-        self.store.each_shard(|shard, _| {
+        self.shared.each_shard(|shard, _| {
             keys.extend(shard.keys_where(|k| pattern.matches(k.as_ref())));
         })?;
         Ok(keys)
@@ -217,7 +217,7 @@ where
     pub fn delete_pattern(&self, pattern: &str) -> Result<usize, CacheError> {
         let pattern = GlobPattern::new(pattern)?;
         let mut removed = 0;
-        self.store.each_shard(|shard, removals| {
+        self.shared.each_shard(|shard, removals| {
             removed += shard.remove_where(|k| pattern.matches(k.as_ref()), removals);
         })?;
         Ok(removed)

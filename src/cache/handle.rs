@@ -3,12 +3,12 @@
 //! [`ChildSpec`].
 
 use super::config::CacheConfig;
-use super::error::{CacheError, ConfigError};
+use super::engine::{CacheEngine, Weigher};
+use super::error::CacheError;
 use super::expiry::Ttl;
 use super::listener::{Listener, RemovalCause};
-use super::service::CacheService;
 use super::stats::CacheStats;
-use super::store::{CloseOnDrop, Store, Weigher};
+use crate::kit::{self, ConfigError, Shared};
 use crate::supervisor::ChildSpec;
 use std::borrow::Borrow;
 use std::hash::Hash;
@@ -46,7 +46,7 @@ where
     K: Hash + Eq + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    pub(crate) store: Arc<Store<K, V>>,
+    pub(crate) shared: Shared<CacheEngine<K, V>>,
 }
 
 impl<K, V> Clone for Cache<K, V>
@@ -56,7 +56,7 @@ where
 {
     fn clone(&self) -> Self {
         Cache {
-            store: self.store.clone(),
+            shared: self.shared.clone(),
         }
     }
 }
@@ -68,8 +68,8 @@ where
 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Cache")
-            .field("name", &self.store.name)
-            .field("config", &self.store.config)
+            .field("name", &self.shared.name)
+            .field("config", &self.shared.config)
             .finish()
     }
 }
@@ -102,27 +102,33 @@ where
 
     /// The cache service's name.
     pub fn name(&self) -> &str {
-        &self.store.name
+        &self.shared.name
     }
 
     /// The configuration it was built with.
     pub fn config(&self) -> &CacheConfig {
-        &self.store.config
+        &self.shared.config
     }
 
     /// The number of shards in use (see [`CacheConfig::shards`]).
     pub fn shards(&self) -> usize {
-        self.store.shard_count()
+        self.shared.shard_count()
+    }
+
+    /// Whether the service is supervised and started (a crash of its actor
+    /// does not change this: the data path keeps working meanwhile).
+    pub fn is_running(&self) -> bool {
+        self.shared.is_running()
     }
 
     /// True once the service is gone for good and every operation fails.
     pub fn is_stopped(&self) -> bool {
-        self.store.is_closed()
+        self.shared.is_stopped()
     }
 
     /// Resolves once the service is gone for good.
     pub async fn stopped(&self) {
-        self.store.closed().await
+        self.shared.stopped().await
     }
 
     /// The value of a live entry, which becomes the most recently used.
@@ -133,8 +139,8 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let hash = self.store.hash(key);
-        self.store
+        let hash = self.shared.hash(key);
+        self.shared
             .with_shard(hash, |shard, removals| shard.get(hash, key, removals))
     }
 
@@ -148,7 +154,7 @@ where
     /// exceeds the capacity once this returns.
     #[inline]
     pub fn set(&self, key: K, value: V) -> Result<(), CacheError> {
-        self.insert(key, value, self.store.config.default_ttl)
+        self.insert(key, value, self.shared.config.default_ttl)
     }
 
     /// Stores `value` under `key`, expiring after `ttl` (zero: at once).
@@ -163,9 +169,9 @@ where
 
     #[inline]
     fn insert(&self, key: K, value: V, ttl: Option<Duration>) -> Result<(), CacheError> {
-        let store = &*self.store;
-        let hash = store.hash(&key);
-        store.insert(hash, key, value, store.expires_at(ttl), |_| {})
+        let engine = &*self.shared;
+        let hash = engine.hash(&key);
+        engine.insert(hash, key, value, engine.expires_at(ttl), |_| {})
     }
 
     /// Removes `key`; returns its value if it held a live one.
@@ -174,12 +180,12 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let hash = self.store.hash(key);
+        let hash = self.shared.hash(key);
         let taken = self
-            .store
+            .shared
             .with_shard(hash, |shard, removals| shard.take(hash, key, removals))?;
         Ok(taken.map(|(k, v)| {
-            if let Some(listener) = &self.store.listener {
+            if let Some(listener) = &self.shared.listener {
                 listener(&k, &v, RemovalCause::Explicit);
             }
             v
@@ -193,8 +199,8 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let hash = self.store.hash(key);
-        self.store
+        let hash = self.shared.hash(key);
+        self.shared
             .with_shard(hash, |shard, removals| shard.contains(hash, key, removals))
     }
 
@@ -203,7 +209,7 @@ where
     /// had expired). Counters are kept.
     pub fn clear(&self) -> Result<usize, CacheError> {
         let mut removed = 0;
-        self.store
+        self.shared
             .each_shard(|shard, removals| removed += shard.clear(removals))?;
         Ok(removed)
     }
@@ -212,7 +218,7 @@ where
     /// (and reported), so none is counted.
     pub fn len(&self) -> Result<usize, CacheError> {
         let mut len = 0;
-        self.store
+        self.shared
             .each_shard(|shard, removals| len += shard.live_len(removals))?;
         Ok(len)
     }
@@ -228,8 +234,8 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let hash = self.store.hash(key);
-        self.store
+        let hash = self.shared.hash(key);
+        self.shared
             .with_shard(hash, |shard, removals| shard.ttl(hash, key, removals))
     }
 
@@ -241,10 +247,10 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let store = &*self.store;
-        let hash = store.hash(key);
-        let at = store.expires_at(Some(ttl));
-        store.with_shard(hash, |shard, removals| {
+        let engine = &*self.shared;
+        let hash = engine.hash(key);
+        let at = engine.expires_at(Some(ttl));
+        engine.with_shard(hash, |shard, removals| {
             shard.set_expiry(hash, key, at, removals)
         })
     }
@@ -256,15 +262,15 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let hash = self.store.hash(key);
-        self.store
+        let hash = self.shared.hash(key);
+        self.shared
             .with_shard(hash, |shard, removals| shard.persist(hash, key, removals))
     }
 
     /// The counters, added up over the shards (see [`CacheStats`]). Still
     /// available after the service stopped.
     pub fn stats(&self) -> CacheStats {
-        self.store.stats()
+        self.shared.stats()
     }
 }
 
@@ -320,28 +326,47 @@ where
         self
     }
 
-    /// Validates the configuration and makes the child spec and the handle.
+    /// Validates the name and the configuration and makes the child spec
+    /// and the handle.
     ///
     /// The spec starts the cache's actor; the handle works at once (before
     /// the service starts, entries are simply not swept yet). Dropping the
     /// spec without ever running it stops the cache.
     pub fn build(self) -> Result<(ChildSpec, Cache<K, V>), ConfigError> {
-        self.config.validate(&self.name)?;
-        if self.config.max_weight.is_some() && self.weigher.is_none() {
-            return Err(ConfigError::MissingWeigher { cache: self.name });
-        }
-        let store = Arc::new(Store::new(
-            self.name.clone(),
-            self.config,
-            self.listener,
-            self.weigher,
-        ));
-        let guard = Arc::new(CloseOnDrop::spec(&store));
-        let for_spec = store.clone();
-        let spec = ChildSpec::service(self.name, move || {
-            let _keep = &guard;
-            CacheService::new(for_spec.clone())
-        });
-        Ok((spec, Cache { store }))
+        let CacheBuilder {
+            name,
+            config,
+            listener,
+            weigher,
+            ..
+        } = self;
+        let (spec, shared) = kit::service(name, |name| {
+            config.validate(name)?;
+            if config.max_weight.is_some() && weigher.is_none() {
+                return Err(ConfigError::field(
+                    name,
+                    "max_weight",
+                    "is set but no weigher was given",
+                ));
+            }
+            Ok(CacheEngine::new(
+                name.to_string(),
+                config,
+                listener,
+                weigher,
+            ))
+        })?;
+        Ok((spec, Cache { shared }))
+    }
+}
+
+impl<K, V> std::fmt::Debug for CacheBuilder<K, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CacheBuilder")
+            .field("name", &self.name)
+            .field("config", &self.config)
+            .field("listener", &self.listener.is_some())
+            .field("weigher", &self.weigher.is_some())
+            .finish()
     }
 }

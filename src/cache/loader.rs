@@ -31,14 +31,13 @@
 //! # }
 //! ```
 
+use super::engine::CacheEngine;
 use super::error::{CacheError, LoadError};
 use super::handle::Cache;
-use super::store::Store;
-use crate::exit::{panic_message, BoxError};
-use futures_util::FutureExt;
+use crate::exit::BoxError;
+use crate::kit::catch_call_async;
 use std::future::Future;
 use std::hash::Hash;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -73,7 +72,7 @@ where
         Fut: Future<Output = Result<V, E>>,
         E: Into<BoxError>,
     {
-        let store = &*self.store;
+        let store = &*self.shared;
         let hash = store.hash(&key);
         let mut loader = Some(loader);
         loop {
@@ -113,7 +112,7 @@ where
 
 /// Runs the loader for everyone waiting on `flight`.
 async fn lead<K, V, F, Fut, E>(
-    store: &Store<K, V>,
+    store: &CacheEngine<K, V>,
     hash: u64,
     key: K,
     flight: Arc<Flight<V>>,
@@ -132,14 +131,10 @@ where
         key: Some(key),
         flight,
     };
-    let outcome = match catch_unwind(AssertUnwindSafe(loader)) {
-        Ok(fut) => AssertUnwindSafe(fut).catch_unwind().await,
-        Err(payload) => Err(payload),
-    };
-    let mut result = match outcome {
+    let mut result = match catch_call_async(loader).await {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(e)) => Err(LoadError::Failed(Arc::from(e.into()))),
-        Err(payload) => Err(LoadError::Panicked(panic_message(&*payload))),
+        Err(panic) => Err(LoadError::Panicked(panic.into_message())),
     };
     let counter = if result.is_ok() {
         &store.loads
@@ -194,7 +189,7 @@ where
     K: Hash + Eq + Send + Sync + 'static,
     V: Send + Sync + 'static,
 {
-    store: &'a Store<K, V>,
+    store: &'a CacheEngine<K, V>,
     hash: u64,
     key: Option<K>,
     flight: Arc<Flight<V>>,

@@ -2,13 +2,13 @@
 //! eviction, exact statistics and a removal listener, run as a supervised
 //! service.
 //!
-//! [`Cache::service`] makes two things: a [`ChildSpec`](crate::ChildSpec)
-//! to put in a supervision tree, and a [`Cache`] handle. The handle is the
-//! data path — `get`, `set`, `delete` … lock one shard of a store shared by
-//! all handles and return; they never queue behind an actor's mailbox. The
-//! service's actor ([`CacheService`]) owns what needs time and a
-//! supervisor: the background expiry sweep, and publishing the stats as its
-//! health.
+//! It is made with the [service kit](crate::kit): [`Cache::service`] makes
+//! a [`ChildSpec`](crate::ChildSpec) to put in a supervision tree and a
+//! [`Cache`] handle. The handle is the data path — `get`, `set`, `delete` …
+//! lock one shard of the engine ([`CacheEngine`]) shared by all handles and
+//! return; they never queue behind an actor's mailbox. The service's actor
+//! ([`CacheService`]) owns what needs time and a supervisor: the background
+//! expiry sweep, and publishing the stats as its health.
 //!
 //! * **TTLs, Redis-style** — [`CacheConfig::default_ttl`] for `set`,
 //!   [`Cache::set_with_ttl`] per entry, [`Cache::ttl`] / [`Cache::expire`] /
@@ -70,8 +70,8 @@
 //!   without restart, runtime shut down, or its spec dropped unstarted):
 //!   the entries are dropped and every operation returns
 //!   [`CacheError::Stopped`]; [`Cache::stopped`] resolves.
-//! * **Bad input** is a typed error: an invalid config names the field
-//!   ([`ConfigError`]); an entry heavier than the whole weight budget is
+//! * **Bad input** is a typed error: an invalid name or config names the
+//!   field ([`ConfigError`](crate::kit::ConfigError)); an entry heavier than the whole weight budget is
 //!   refused ([`CacheError::TooHeavy`]); a malformed glob is
 //!   [`CacheError::InvalidPattern`]; a failed loader is a [`LoadError`]
 //!   shared by all its waiters.
@@ -84,6 +84,7 @@
 //! values in `Arc`.
 
 mod config;
+mod engine;
 mod error;
 pub mod expiry;
 pub mod glob;
@@ -91,18 +92,21 @@ mod handle;
 mod index;
 pub mod listener;
 pub mod loader;
-mod service;
 mod shard;
 pub mod stats;
-mod store;
 
 pub use config::{
     CacheConfig, DEFAULT_CAPACITY, DEFAULT_SWEEP_INTERVAL, DEFAULT_SWEEP_LIMIT, MAX_SHARDS,
 };
-pub use error::{CacheError, ConfigError, LoadError};
+pub use engine::CacheEngine;
+pub use error::{CacheError, LoadError};
 pub use expiry::Ttl;
 pub use glob::GlobPattern;
 pub use handle::{Cache, CacheBuilder};
 pub use listener::RemovalCause;
-pub use service::CacheService;
+
+/// The supervised actor of a cache: the kit's [`Driver`](crate::kit::Driver)
+/// of its engine. It takes no messages; its handle through the runtime is
+/// `ServiceRef<CacheService<K, V>>`.
+pub type CacheService<K, V> = crate::kit::Driver<CacheEngine<K, V>>;
 pub use stats::CacheStats;

@@ -1,6 +1,6 @@
 //! One shard of the store: a slab of entries threaded on an LRU list, the
 //! hash index over it, the expiry queue and the shard's counters, all
-//! behind one lock (held by [`super::store::Store`]).
+//! behind one lock (held by [`super::engine::CacheEngine`]).
 //!
 //! Entries live in a `Vec` of slots and link to each other by slot number
 //! (an intrusive doubly linked list without pointers or per-entry
@@ -182,7 +182,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         self.slots
             .iter()
             .filter_map(|s| match s {
-                Slot::Used(n) if !n.expires.is_some_and(|at| at <= now) && pred(&n.key) => {
+                Slot::Used(n) if n.expires.is_none_or(|at| at > now) && pred(&n.key) => {
                     Some(n.key.clone())
                 }
                 _ => None,

@@ -3,6 +3,7 @@
 
 use super::LookupError;
 use crate::names::NameHash;
+use crate::supervisor::ChildHooks;
 use actix::{Actor, Addr};
 use dashmap::DashMap;
 use parking_lot::RwLock;
@@ -91,6 +92,8 @@ struct Record {
     slot: Arc<dyn AnySlot>,
     type_name: &'static str,
     path: String,
+    /// Told when the service is gone for good.
+    hooks: Option<Arc<dyn ChildHooks>>,
 }
 
 /// Name → slot, shared by a runtime's supervisors and handles.
@@ -100,9 +103,14 @@ pub(crate) struct Directory {
 }
 
 impl Directory {
-    /// The slot of `name`, created on first use. A slot of another type or
-    /// path under the same name is replaced.
-    pub fn slot<A: Actor>(&self, name: &str, path: &str) -> Arc<Slot<A>> {
+    /// The slot of `name`, created on first use with the child's `hooks`.
+    /// A slot of another type or path under the same name is replaced.
+    pub fn slot<A: Actor>(
+        &self,
+        name: &str,
+        path: &str,
+        hooks: Option<&Arc<dyn ChildHooks>>,
+    ) -> Arc<Slot<A>> {
         if let Some(rec) = self.slots.get(name) {
             if rec.path == path {
                 if let Ok(slot) = rec.slot.clone().as_any().downcast::<Slot<A>>() {
@@ -117,6 +125,7 @@ impl Directory {
                 slot: slot.clone(),
                 type_name: std::any::type_name::<A>(),
                 path: path.to_string(),
+                hooks: hooks.cloned(),
             },
         );
         slot
@@ -152,23 +161,30 @@ impl Directory {
         }
     }
 
-    /// Removes `name` and everything below it; their handles see `Stopped`.
+    /// Removes `name` and everything below it: their handles see `Stopped`,
+    /// and their owners hear they are gone for good.
     pub fn remove_subtree(&self, path: &str) {
-        self.slots.retain(|_, rec| {
-            if crate::health::in_subtree(&rec.path, path) {
-                rec.slot.stop();
-                false
-            } else {
-                true
-            }
-        });
+        self.remove_where(|rec| crate::health::in_subtree(&rec.path, path));
     }
 
-    /// Stops every slot (runtime shut down).
+    /// Removes every slot (the runtime ended).
     pub fn close_all(&self) {
+        self.remove_where(|_| true);
+    }
+
+    fn remove_where(&self, gone: impl Fn(&Record) -> bool) {
+        let mut hooks = Vec::new();
         self.slots.retain(|_, rec| {
+            if !gone(rec) {
+                return true;
+            }
             rec.slot.stop();
+            hooks.extend(rec.hooks.take());
             false
         });
+        // Outside the map's locks: an owner may do anything it likes.
+        for h in hooks {
+            h.gone();
+        }
     }
 }

@@ -8,6 +8,7 @@ use tokio::time::Instant;
 /// The actor behind a [`Registry`]. It owns the staleness sweep; reads do not
 /// need it, but it also answers [`GetHealth`] and [`GetSnapshot`] for code
 /// that prefers messages.
+#[derive(Debug)]
 pub struct RegistryActor {
     registry: Registry,
 }

@@ -82,6 +82,15 @@ pub enum RegistryError {
     },
 }
 
+/// Who reports a status change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reporter {
+    /// The node's supervisor (lifecycle: starting, restarting, stopped).
+    Supervisor,
+    /// One incarnation of the node; ignored once it has been replaced.
+    Incarnation(u64),
+}
+
 /// A cheap, clonable handle to the registry: reads happen in the caller,
 /// without a message round trip.
 #[derive(Clone)]
@@ -312,12 +321,12 @@ impl Registry {
         self.shared.entries.contains_key(name)
     }
 
-    /// Sets the status of a node; `incarnation` guards against late reports
-    /// of an instance that has already been replaced (0 = supervisor speaking).
+    /// Sets the status of a node. An instance's report is dropped once the
+    /// instance has been replaced; its supervisor's always counts.
     pub(crate) fn set_status(
         &self,
         name: &str,
-        incarnation: u64,
+        by: Reporter,
         status: Status,
         message: Option<String>,
     ) {
@@ -325,8 +334,10 @@ impl Registry {
         let Some(mut e) = self.shared.entries.get_mut(name) else {
             return;
         };
-        if incarnation != 0 && incarnation != e.incarnation {
-            return;
+        if let Reporter::Incarnation(n) = by {
+            if n != e.incarnation {
+                return;
+            }
         }
         let now = Instant::now();
         e.heartbeat = now;

@@ -16,7 +16,7 @@
 //! assert_eq!(config.degraded_after, 3);
 //! ```
 
-use super::error::ConfigError;
+use crate::kit::ConfigError;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -88,16 +88,8 @@ impl Default for SchedulerConfig {
 impl SchedulerConfig {
     /// Checks every field; the error names the first invalid one.
     pub fn validate(&self, scheduler: &str) -> Result<(), ConfigError> {
-        let invalid = |field: &'static str, problem: &str| {
-            Err(ConfigError::InvalidField {
-                scheduler: scheduler.to_string(),
-                field,
-                problem: problem.to_string(),
-            })
-        };
-        if scheduler.is_empty() {
-            return Err(ConfigError::EmptyName);
-        }
+        let invalid =
+            |field: &str, problem: &str| Err(ConfigError::field(scheduler, field, problem));
         if self.max_backoff.is_zero() {
             return invalid("max_backoff", "must be more than zero");
         }

@@ -2,12 +2,21 @@
 //!
 //! * [`SchedulerError`] — a job operation was refused (bad name, bad
 //!   schedule, unknown job). Nothing changed.
-//! * [`ConfigError`] — building a scheduler from an invalid
-//!   [`SchedulerConfig`](super::SchedulerConfig); names the field.
+//! * [`ConfigError`](crate::kit::ConfigError) — building a scheduler
+//!   from an invalid name or [`SchedulerConfig`](super::SchedulerConfig);
+//!   names the field.
 
 /// A refused job operation. Nothing was changed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SchedulerError {
+    /// The scheduler service is gone for good (removed from its supervisor,
+    /// or its runtime ended); its jobs were dropped.
+    #[error("scheduler `{service}` is stopped")]
+    Stopped {
+        /// The scheduler's service name.
+        service: String,
+    },
     /// A job needs a non-empty name.
     #[error("a job needs a non-empty name")]
     EmptyName,
@@ -39,21 +48,8 @@ pub enum SchedulerError {
     },
 }
 
-/// An invalid scheduler configuration.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    /// A field of [`SchedulerConfig`](super::SchedulerConfig) has a value
-    /// the scheduler cannot work with.
-    #[error("scheduler `{scheduler}`: `{field}` {problem}")]
-    InvalidField {
-        /// The scheduler's service name.
-        scheduler: String,
-        /// The field's name, as in the config file.
-        field: &'static str,
-        /// What is wrong with its value.
-        problem: String,
-    },
-    /// The service name is empty.
-    #[error("a scheduler needs a non-empty service name")]
-    EmptyName,
+impl From<crate::kit::Stopped> for SchedulerError {
+    fn from(e: crate::kit::Stopped) -> Self {
+        SchedulerError::Stopped { service: e.service }
+    }
 }

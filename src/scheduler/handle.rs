@@ -1,12 +1,11 @@
 //! [`Scheduler`], the handle application code uses to manage jobs.
 
 use super::config::SchedulerConfig;
-use super::error::{ConfigError, SchedulerError};
-use super::job::{JobFn, JobOptions, JobStats, Shared};
-use super::schedule::Schedule;
-use super::service::SchedulerService;
+use super::error::SchedulerError;
+use super::job::{JobFn, JobOptions, JobStats, SchedulerEngine};
+use super::schedule::{wall_now, Schedule};
+use crate::kit::{self, ConfigError, Shared};
 use crate::supervisor::ChildSpec;
-use chrono::Utc;
 use std::fmt::Display;
 use std::future::Future;
 use std::sync::Arc;
@@ -17,7 +16,8 @@ use tokio::time::Instant;
 ///
 /// Operations change the shared job table directly and wake the service;
 /// they work whether or not the service is running, but jobs only *run*
-/// while it is.
+/// while it is. Once the service is gone for good every operation fails
+/// with [`SchedulerError::Stopped`].
 ///
 /// ```
 /// use std::time::Duration;
@@ -36,7 +36,7 @@ use tokio::time::Instant;
 /// ```
 #[derive(Clone)]
 pub struct Scheduler {
-    shared: Arc<Shared>,
+    shared: Shared<SchedulerEngine>,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -55,11 +55,10 @@ impl Scheduler {
         name: impl Into<String>,
         config: SchedulerConfig,
     ) -> Result<(ChildSpec, Scheduler), ConfigError> {
-        let name = name.into();
-        config.validate(&name)?;
-        let shared = Arc::new(Shared::new(name.clone(), config));
-        let for_spec = shared.clone();
-        let spec = ChildSpec::service(name, move || SchedulerService::new(for_spec.clone()));
+        let (spec, shared) = kit::service(name, |name| {
+            config.validate(name)?;
+            Ok(SchedulerEngine::new(name.to_string(), config))
+        })?;
         Ok((spec, Scheduler { shared }))
     }
 
@@ -71,6 +70,21 @@ impl Scheduler {
     /// The configuration it was built with.
     pub fn config(&self) -> &SchedulerConfig {
         &self.shared.config
+    }
+
+    /// Whether the service is supervised and started (jobs run only then).
+    pub fn is_running(&self) -> bool {
+        self.shared.is_running()
+    }
+
+    /// True once the service is gone for good and every operation fails.
+    pub fn is_stopped(&self) -> bool {
+        self.shared.is_stopped()
+    }
+
+    /// Resolves once the service is gone for good.
+    pub async fn stopped(&self) {
+        self.shared.stopped().await
     }
 
     /// Adds a job named `name` with default [`JobOptions`]. See
@@ -108,6 +122,7 @@ impl Scheduler {
         Fut: Future<Output = Result<(), E>> + 'static,
         E: Display + 'static,
     {
+        let engine = self.shared.check()?;
         let name = name.into();
         if name.is_empty() {
             return Err(SchedulerError::EmptyName);
@@ -120,23 +135,24 @@ impl Scheduler {
             Box::pin(async move { fut.await.map_err(|e| e.to_string()) })
         });
         {
-            let mut jobs = self.shared.jobs.lock();
+            let mut jobs = engine.jobs.lock();
             if jobs.contains_key(&name) {
                 return Err(SchedulerError::Duplicate { job: name });
             }
-            let job = self.shared.make_job(name.clone(), schedule, options, run);
+            let job = engine.make_job(name.clone(), schedule, options, run);
             jobs.insert(name, job);
         }
-        self.shared.changed.notify_one();
+        engine.changed.notify_one();
         Ok(())
     }
 
     /// Removes a job. A run in progress finishes, but is not recorded.
     pub fn remove(&self, name: &str) -> Result<(), SchedulerError> {
-        let removed = self.shared.jobs.lock().remove(name);
+        let engine = self.shared.check()?;
+        let removed = engine.jobs.lock().remove(name);
         match removed {
             Some(_) => {
-                self.shared.changed.notify_one();
+                engine.changed.notify_one();
                 Ok(())
             }
             None => Err(not_found(name)),
@@ -146,8 +162,9 @@ impl Scheduler {
     /// Enables a job: its schedule restarts from now (an interval job's
     /// first run is one interval from now). No-op if already enabled.
     pub fn enable(&self, name: &str) -> Result<(), SchedulerError> {
+        let engine = self.shared.check()?;
         {
-            let mut jobs = self.shared.jobs.lock();
+            let mut jobs = engine.jobs.lock();
             let job = jobs.get_mut(name).ok_or_else(|| not_found(name))?;
             if job.enabled {
                 return Ok(());
@@ -155,38 +172,39 @@ impl Scheduler {
             let now = Instant::now();
             job.enabled = true;
             job.plan.anchor = now;
-            job.next = (job.running == 0).then(|| job.plan.first_after(now, Utc::now()));
+            job.next = (job.running == 0).then(|| job.plan.first_after(now, wall_now()));
             job.stats.enabled = true;
             job.stats.next_run = job.next.map(|s| s.at);
         }
-        self.shared.changed.notify_one();
+        engine.changed.notify_one();
         Ok(())
     }
 
     /// Disables a job: no new runs start (a run in progress finishes and
     /// is recorded). Its stats are kept.
     pub fn disable(&self, name: &str) -> Result<(), SchedulerError> {
+        let engine = self.shared.check()?;
         {
-            let mut jobs = self.shared.jobs.lock();
+            let mut jobs = engine.jobs.lock();
             let job = jobs.get_mut(name).ok_or_else(|| not_found(name))?;
             job.enabled = false;
             job.next = None;
             job.stats.enabled = false;
             job.stats.next_run = None;
         }
-        self.shared.changed.notify_one();
+        engine.changed.notify_one();
         Ok(())
     }
 
     /// A job's stats.
     pub fn stats(&self, name: &str) -> Result<JobStats, SchedulerError> {
-        let jobs = self.shared.jobs.lock();
+        let jobs = self.shared.check()?.jobs.lock();
         jobs.get(name)
             .map(|j| j.stats.clone())
             .ok_or_else(|| not_found(name))
     }
 
-    /// Every job's stats, by name.
+    /// Every job's stats, by name (none once the service is gone for good).
     pub fn list(&self) -> Vec<JobStats> {
         self.shared
             .jobs

@@ -1,19 +1,16 @@
 //! Jobs: their options, their stats, and the shared state the scheduler's
 //! handles and actor both work on.
 //!
-//! The state lives in [`Shared`], created with the service's spec — not in
-//! the actor — so a crash of the actor loses no job, no stat and no
-//! schedule position.
+//! The state lives in the [`SchedulerEngine`], created with the service's
+//! spec — not in the actor — so a crash of the actor loses no job, no stat
+//! and no schedule position.
 
 use super::config::{MissedRunPolicy, SchedulerConfig};
-use super::schedule::{Plan, Schedule, Slot};
-use crate::exit::panic_message;
-use chrono::{DateTime, Utc};
+use super::schedule::{later, wall_now, Plan, Schedule, Slot, Wall};
+use crate::kit::{catch_call_async, Backoff};
 use futures_util::future::LocalBoxFuture;
-use futures_util::FutureExt;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::Notify;
@@ -100,33 +97,51 @@ pub(crate) struct Ticket {
     pub slot: Option<Slot>,
 }
 
-pub(crate) struct Shared {
-    pub name: String,
-    pub config: SchedulerConfig,
-    pub jobs: Mutex<BTreeMap<String, Job>>,
+/// The engine of a [`Scheduler`](super::Scheduler): its jobs, their stats
+/// and schedule positions, shared by every handle and every incarnation of
+/// its actor. Its workings are internal; use it through the handle.
+pub struct SchedulerEngine {
+    pub(crate) name: String,
+    pub(crate) config: SchedulerConfig,
+    pub(crate) jobs: Mutex<BTreeMap<String, Job>>,
     /// Wakes the driver when jobs change.
-    pub changed: Notify,
+    pub(crate) changed: Notify,
     next_generation: Mutex<u64>,
+    /// The failing job's message while the scheduler is degraded.
+    pub(crate) degraded: Mutex<Option<String>>,
+    /// Asks for a health report after runs end.
+    pub(crate) pulse: crate::kit::Pulse,
 }
 
-impl Shared {
-    pub fn new(name: String, config: SchedulerConfig) -> Shared {
-        Shared {
+impl std::fmt::Debug for SchedulerEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SchedulerEngine")
+            .field("name", &self.name)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SchedulerEngine {
+    pub(crate) fn new(name: String, config: SchedulerConfig) -> SchedulerEngine {
+        SchedulerEngine {
             name,
             config,
             jobs: Mutex::new(BTreeMap::new()),
             changed: Notify::new(),
             next_generation: Mutex::new(0),
+            degraded: Mutex::new(None),
+            pulse: crate::kit::Pulse::new(),
         }
     }
 
-    pub fn generation(&self) -> u64 {
+    pub(crate) fn generation(&self) -> u64 {
         let mut g = self.next_generation.lock();
         *g += 1;
         *g
     }
 
-    pub fn make_job(
+    pub(crate) fn make_job(
         &self,
         name: String,
         schedule: Schedule,
@@ -139,7 +154,7 @@ impl Shared {
             anchor: now,
         };
         let enabled = !options.disabled;
-        let next = enabled.then(|| plan.first_after(now, Utc::now()));
+        let next = enabled.then(|| plan.first_after(now, wall_now()));
         let stats = JobStats {
             name: name.clone(),
             schedule: plan.schedule.to_string(),
@@ -170,7 +185,7 @@ impl Shared {
 
     /// Starts what is due at `now`; returns the tickets and the earliest
     /// deadline still ahead.
-    pub fn plan(&self, now: Instant, now_wall: DateTime<Utc>) -> (Vec<Ticket>, Option<Instant>) {
+    pub(crate) fn plan(&self, now: Instant, now_wall: Wall) -> (Vec<Ticket>, Option<Instant>) {
         let mut jobs = self.jobs.lock();
         let mut tickets = Vec::new();
         let mut earliest: Option<Instant> = None;
@@ -231,9 +246,9 @@ impl Shared {
     }
 
     /// Records the end of a run and schedules the job's next one.
-    pub fn complete(&self, ticket: &Ticket, outcome: Option<Outcome>) {
+    pub(crate) fn complete(&self, ticket: &Ticket, outcome: Option<Outcome>) {
         let now = Instant::now();
-        let now_wall = Utc::now();
+        let now_wall = wall_now();
         let mut jobs = self.jobs.lock();
         let Some(job) = jobs.get_mut(&ticket.name) else {
             return;
@@ -273,11 +288,10 @@ impl Shared {
         };
         if failed {
             let period = job.plan.period(&base.unwrap_or(regular), now_wall);
-            let n = job.stats.consecutive_failures.min(32);
-            let cap = self.config.max_backoff.max(period);
-            let delay = period.saturating_mul(1u32 << n.min(31)).min(cap);
+            let backoff = Backoff::exponential(period, self.config.max_backoff.max(period));
+            let delay = backoff.delay(job.stats.consecutive_failures);
             let retry = Slot {
-                at: now + delay,
+                at: later(now, delay),
                 wall: None,
                 on_schedule: false,
             };
@@ -313,13 +327,9 @@ pub(crate) struct Outcome {
 pub(crate) async fn run_once(run: JobFn) -> Outcome {
     let started = Instant::now();
     let started_wall = SystemTime::now();
-    let result = match std::panic::catch_unwind(AssertUnwindSafe(|| run())) {
-        Ok(fut) => match AssertUnwindSafe(fut).catch_unwind().await {
-            Ok(r) => r,
-            Err(p) => Err(format!("panicked: {}", panic_message(&*p))),
-        },
-        Err(p) => Err(format!("panicked: {}", panic_message(&*p))),
-    };
+    let result = catch_call_async(|| run())
+        .await
+        .unwrap_or_else(|panic| Err(panic.to_string()));
     Outcome {
         started,
         started_wall,

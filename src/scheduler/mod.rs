@@ -1,8 +1,9 @@
 //! The periodic job scheduler: one supervised service running many named
 //! jobs, each on an interval or a cron expression.
 //!
-//! [`Scheduler::service`] makes a [`ChildSpec`](crate::ChildSpec) to put in
-//! a supervision tree and a [`Scheduler`] handle. Through the handle,
+//! It is made with the [service kit](crate::kit): [`Scheduler::service`]
+//! makes a [`ChildSpec`](crate::ChildSpec) to put in a supervision tree and
+//! a [`Scheduler`] handle. Through the handle,
 //! application code adds, removes, enables and disables jobs at run time
 //! and reads their [`JobStats`]. A job is an async closure returning
 //! `Result<(), E>`; the service's actor ([`SchedulerService`]) runs it on
@@ -19,7 +20,9 @@
 //! jobs.add("heartbeat", Schedule::every(Duration::from_secs(10)), || async {
 //!     Ok::<_, std::io::Error>(())
 //! })?;
+//! # #[cfg(feature = "cron")]
 //! jobs.add("nightly", Schedule::cron("0 3 * * *")?, || async { Ok::<_, String>(()) })?;
+//! # #[cfg(feature = "cron")]
 //! assert_eq!(jobs.list().len(), 2);
 //! app.shutdown().await?;
 //! # Ok(()) }
@@ -29,7 +32,7 @@
 //!
 //! * **Schedules** ([`schedule`]) — an interval runs on the slots
 //!   `added + k × interval` of the monotonic tokio clock; a cron
-//!   expression runs at its UTC wall-clock occurrences.
+//!   expression (feature `cron`) runs at its UTC wall-clock occurrences.
 //! * **No overlap** — a run that takes longer than its period delays the
 //!   next; runs never stack unless [`JobOptions::allow_overlap`] is set.
 //! * **Backoff** — after `n` consecutive failures the next run is
@@ -51,12 +54,16 @@
 //!   every job with its stats; runs in progress at the crash are dropped
 //!   uncounted, and slots that passed while it was down go through the
 //!   missed-run policy.
-//! * **The service stops** (shutdown, removal from its supervisor): runs
-//!   in progress are dropped uncounted. Handles still accept changes, but
-//!   nothing runs until an instance of the service runs again.
+//! * **The service stops** (its supervisor stops it): runs in progress are
+//!   dropped uncounted. Handles still accept changes, but nothing runs until
+//!   an instance of the service runs again.
+//! * **The service is gone for good** (removed, runtime ended, spec dropped
+//!   unstarted): its jobs are dropped and every operation fails with
+//!   [`SchedulerError::Stopped`].
 //! * **Bad input** is a typed error: [`SchedulerError`] for job
 //!   operations (empty or duplicate name, zero interval, invalid cron,
-//!   unknown job); [`ConfigError`] names an invalid config field.
+//!   unknown job); a [`ConfigError`](crate::kit::ConfigError) names an
+//!   invalid name or config field.
 
 mod config;
 mod error;
@@ -69,8 +76,10 @@ pub use config::{
     MissedRunPolicy, SchedulerConfig, DEFAULT_DEGRADED_AFTER, DEFAULT_HEALTH_INTERVAL,
     DEFAULT_MAX_BACKOFF,
 };
-pub use error::{ConfigError, SchedulerError};
+pub use error::SchedulerError;
 pub use handle::Scheduler;
-pub use job::{JobOptions, JobStats};
-pub use schedule::{CronSchedule, Schedule};
+pub use job::{JobOptions, JobStats, SchedulerEngine};
+#[cfg(feature = "cron")]
+pub use schedule::CronSchedule;
+pub use schedule::Schedule;
 pub use service::SchedulerService;

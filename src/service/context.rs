@@ -2,7 +2,7 @@
 //! signal, and the line to the registry it reports its health on.
 
 use crate::health::Details;
-use crate::registry::Registry;
+use crate::registry::{Registry, Reporter};
 use crate::status::Status;
 use actix::{Actor, ActorContext};
 use parking_lot::Mutex;
@@ -133,6 +133,13 @@ impl ServiceContext {
             .merge_detail(&self.inner.name, self.inner.incarnation, key, value);
     }
 
+    /// Publishes a whole [`Health`](crate::kit::Health) at once: its details
+    /// replace the current ones, and its status and message are reported.
+    pub fn publish(&self, health: crate::kit::Health) {
+        self.set_details(health.details);
+        self.report(health.status, health.message);
+    }
+
     /// Replaces all health details at once.
     pub fn set_details(&self, details: Details) {
         self.inner
@@ -192,9 +199,12 @@ impl ServiceContext {
 
     pub(crate) fn report(&self, status: Status, message: Option<String>) {
         *self.inner.status.lock() = status;
-        self.inner
-            .registry
-            .set_status(&self.inner.name, self.inner.incarnation, status, message);
+        self.inner.registry.set_status(
+            &self.inner.name,
+            Reporter::Incarnation(self.inner.incarnation),
+            status,
+            message,
+        );
     }
 }
 

@@ -4,11 +4,14 @@
 //!
 //! * **message-handling actors** implement [`Service`] next to actix's
 //!   `Actor` and `Handler`s; the built-in services are of this kind;
-//! * **single-shot jobs** and **loops** implement [`Task`]: one async `run`
-//!   that returns when the job is done, or when [`ServiceContext::cancelled`]
-//!   fires for a loop;
-//! * **periodic services** implement [`Periodic`]: one async `tick` every
-//!   interval, with failure counting, backoff and a retry/stop classifier.
+//! * **routines** — single-shot jobs and loops — implement [`Routine`]: one
+//!   async `run` that returns when the job is done, or when
+//!   [`ServiceContext::cancelled`] fires for a loop;
+//! * **tickers** implement [`Ticker`]: one async `tick` every interval, with
+//!   failure counting, backoff and a retry/stop classifier.
+//!
+//! Built-in services are message-handling actors made with the
+//! [service kit](crate::kit).
 //!
 //! How a service fails: an error from a hook, [`ServiceContext::fail`] or a
 //! panic anywhere in its code ends the instance with a failure reason; its
@@ -40,12 +43,12 @@
 
 mod context;
 mod joint;
-pub mod periodic;
-pub mod task;
+pub mod routine;
+pub mod ticker;
 
 pub use context::ServiceContext;
-pub use periodic::{Periodic, PeriodicConfig, Verdict};
-pub use task::{Task, TaskFn};
+pub use routine::{Routine, RoutineFn};
+pub use ticker::{Ticker, TickerConfig, Verdict};
 
 use crate::exit::BoxError;
 use crate::status::Status;

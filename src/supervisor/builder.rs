@@ -1,51 +1,15 @@
 //! Building supervision trees in code, with every mistake caught at build time.
 
-use super::policy::{AutoShutdown, Backoff, Intensity, Strategy};
-use super::spec::{ChildSpec, Restart, Shutdown};
+use super::policy::{AutoShutdown, Intensity, Strategy};
+use super::spec::ChildSpec;
+use super::validate::{validate_child, validate_supervisor, BuildError};
+use crate::kit::Backoff;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::time::Duration;
 
-/// An invalid supervision tree, found by [`SupervisorBuilder::build`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BuildError {
-    /// A supervisor or child has an empty name.
-    #[error("a {what} has an empty name")]
-    EmptyName {
-        /// "supervisor" or "child".
-        what: &'static str,
-    },
-    /// A name contains characters that cannot appear in a path.
-    #[error("name `{name}` is invalid: {problem}")]
-    InvalidName {
-        /// The name.
-        name: String,
-        /// What is wrong with it.
-        problem: &'static str,
-    },
-    /// Two nodes of the tree share a name (names are unique tree-wide, as
-    /// they are how services are looked up).
-    #[error("name `{name}` is used twice in the tree")]
-    DuplicateName {
-        /// The name.
-        name: String,
-    },
-    /// A setting is out of range.
-    #[error("`{node}`: `{field}` {problem}")]
-    InvalidField {
-        /// The supervisor or child.
-        node: String,
-        /// The setting, e.g. `intensity.period`.
-        field: &'static str,
-        /// What is wrong with it.
-        problem: &'static str,
-    },
-}
-
-/// The longest accepted name, in bytes.
-pub const MAX_NAME_LEN: usize = 128;
-const MAX_RESTARTS: u32 = 100_000;
-const MAX_PERIOD: Duration = Duration::from_secs(24 * 3600);
+/// The default [`SupervisorConfig::backoff_reset`]: 10 s.
+pub const DEFAULT_BACKOFF_RESET: Duration = Duration::from_secs(10);
 
 /// Configures a supervisor and its children.
 ///
@@ -87,14 +51,19 @@ pub struct SupervisorSpec {
 
 /// A supervisor's policy, serde-deserializable for configuration files.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct SupervisorConfig {
     /// Which children restart together. Default one-for-one.
     pub strategy: Strategy,
     /// Restarts allowed within a sliding window. Default 3 in 5 s.
     pub intensity: Intensity,
-    /// Delay before restarts. Default none.
+    /// Delay before restarts: `backoff.delay(n)` before the restart of a
+    /// child that was restarted `n` times in a row. Default none.
     pub backoff: Backoff,
+    /// A child that ran this long without exiting counts its restarts in a
+    /// row from 0 again. Default 10 s ([`DEFAULT_BACKOFF_RESET`]).
+    #[serde(with = "crate::serde_duration")]
+    pub backoff_reset: Duration,
     /// Whether significant children end the supervisor. Default never.
     pub auto_shutdown: AutoShutdown,
     /// The supervisor's own heartbeat interval. Default 30 s.
@@ -108,6 +77,7 @@ impl Default for SupervisorConfig {
             strategy: Strategy::default(),
             intensity: Intensity::default(),
             backoff: Backoff::default(),
+            backoff_reset: DEFAULT_BACKOFF_RESET,
             auto_shutdown: AutoShutdown::default(),
             health_interval: crate::service::DEFAULT_HEALTH_INTERVAL,
         }
@@ -194,6 +164,13 @@ impl SupervisorBuilder {
         self
     }
 
+    /// After how long a stable run a child's backoff starts over.
+    /// Default 10 s.
+    pub fn backoff_reset(mut self, stable: Duration) -> Self {
+        self.spec.config.backoff_reset = stable;
+        self
+    }
+
     /// Lets significant children end the supervisor. Default never.
     pub fn auto_shutdown(mut self, auto: AutoShutdown) -> Self {
         self.spec.config.auto_shutdown = auto;
@@ -236,97 +213,13 @@ impl SupervisorBuilder {
     /// Validates this level and the nested levels already built.
     pub(crate) fn build_nested(self) -> Result<SupervisorSpec, BuildError> {
         let spec = self.spec;
-        validate_name(&spec.name, "supervisor")?;
-        let c = &spec.config;
-        let field = |field, problem| BuildError::InvalidField {
-            node: spec.name.clone(),
-            field,
-            problem,
-        };
-        if c.intensity.max_restarts == 0 {
-            return Err(field("intensity.max_restarts", "must be at least 1"));
-        }
-        if c.intensity.max_restarts > MAX_RESTARTS {
-            return Err(field("intensity.max_restarts", "must be at most 100000"));
-        }
-        if c.intensity.period.is_zero() {
-            return Err(field("intensity.period", "must be above zero"));
-        }
-        if c.intensity.period > MAX_PERIOD {
-            return Err(field("intensity.period", "must be at most one day"));
-        }
-        if c.health_interval < Duration::from_millis(1) {
-            return Err(field("health_interval", "must be at least 1 ms"));
-        }
-        if let Err((f, p)) = c.backoff.validate() {
-            return Err(field(f, p));
-        }
+        validate_supervisor(&spec.name, &spec.config)?;
         for child in &spec.children {
             if let Some(e) = &child.invalid {
                 return Err(e.clone());
             }
-            validate_child(&spec.name, c.auto_shutdown, child)?;
+            validate_child(&spec.name, spec.config.auto_shutdown, child)?;
         }
         Ok(spec)
     }
-}
-
-pub(crate) fn validate_child(
-    parent: &str,
-    auto: AutoShutdown,
-    child: &ChildSpec,
-) -> Result<(), BuildError> {
-    validate_name(&child.id, "child")?;
-    let field = |field, problem| BuildError::InvalidField {
-        node: child.id.clone(),
-        field,
-        problem,
-    };
-    if child.start_timeout.is_zero() {
-        return Err(field("start_timeout", "must be above zero"));
-    }
-    if let Shutdown::Timeout(t) = child.shutdown {
-        if t.is_zero() {
-            return Err(field(
-                "shutdown_timeout",
-                "must be above zero (use kill_on_stop to kill at once)",
-            ));
-        }
-    }
-    if child.significant {
-        if child.restart == Restart::Permanent {
-            return Err(field(
-                "significant",
-                "a permanent child cannot be significant",
-            ));
-        }
-        if auto == AutoShutdown::Never {
-            return Err(BuildError::InvalidField {
-                node: parent.to_string(),
-                field: "auto_shutdown",
-                problem: "is `never`, so a significant child is not allowed",
-            });
-        }
-    }
-    Ok(())
-}
-
-pub(crate) fn validate_name(name: &str, what: &'static str) -> Result<(), BuildError> {
-    if name.is_empty() {
-        return Err(BuildError::EmptyName { what });
-    }
-    let invalid = |problem| BuildError::InvalidName {
-        name: name.to_string(),
-        problem,
-    };
-    if name.len() > MAX_NAME_LEN {
-        return Err(invalid("longer than 128 bytes"));
-    }
-    if name.contains('/') {
-        return Err(invalid("contains `/`, the path separator"));
-    }
-    if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(invalid("contains whitespace or control characters"));
-    }
-    Ok(())
 }

@@ -1,33 +1,36 @@
 //! One incarnation of a child: building it, running it, and turning however
 //! it ends — return, error, kill or panic — into an [`ExitReason`].
 //!
-//! This is the one place where panics are caught. actix runs an actor as a
-//! future on its arbiter; a panic in any handler, hook or spawned actor
-//! future unwinds out of that future's `poll`. Left alone it would reach
-//! tokio's task harness, which drops the actor silently. Here the actor's
-//! future is polled under `catch_unwind`, so the panic becomes
+//! This is where a panic in an actor becomes a failure of its
+//! incarnation. actix runs an actor as a future on its arbiter; a panic in
+//! any handler, hook or spawned actor future unwinds out of that future's
+//! `poll`. Left alone it would reach tokio's task harness, which drops the
+//! actor silently. Here the actor's future is polled under the kit's
+//! [`catch_panic_async`](crate::kit::catch_panic_async), so the panic becomes
 //! `ExitReason::Panicked(message)` and the supervisor hears of it. (With
 //! `panic = "abort"` in the build profile nothing can be caught and the
-//! process ends.)
+//! process ends.) Panics in code that is not an actor — bus handlers,
+//! cache loaders, tasks, jobs — are caught with the same kit functions
+//! where that code runs.
 //!
 //! An instance costs its arbiter little while it idles: one actix context
 //! item (the [`Lifeline`]) watches for a stop request and the next health
 //! check with two atomic loads per wake-up, and its end reaches the
 //! supervisor through one channel shared by all of its children.
 
-use crate::exit::{panic_message, ExitReason};
+use super::spec::ChildHooks;
+use crate::exit::ExitReason;
 use crate::handle::{AnySlot, Directory, Slot};
+use crate::kit::{catch_panic, catch_panic_async};
 use crate::registry::Registry;
 use crate::service::{Service, ServiceContext};
 use crate::status::Status;
 use actix::fut::{wrap_future, ActorFuture, ActorFutureExt};
 use actix::{ActorContext, AsyncContext, Context};
 use futures_util::task::AtomicWaker;
-use futures_util::FutureExt;
 use parking_lot::Mutex;
 use std::future::Future;
 use std::marker::PhantomData;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -55,6 +58,8 @@ pub(crate) struct StartEnv {
     pub first_failure: Arc<Mutex<Option<super::StartFailure>>>,
     /// Where the instance announces its end (its supervisor's exit stream).
     pub exits: Option<mpsc::UnboundedSender<ExitNotice>>,
+    /// The child's lifecycle hooks, kept with its handle slot.
+    pub hooks: Option<Arc<dyn ChildHooks>>,
 }
 
 /// "Incarnation `number` of child `id` has ended": read the reason from
@@ -176,7 +181,9 @@ pub(crate) fn spawn_service<A: Service>(
     make: Arc<dyn Fn() -> A + Send + Sync>,
     env: &StartEnv,
 ) -> Incarnation {
-    let slot: Arc<Slot<A>> = env.directory.slot::<A>(&env.name, &env.path);
+    let slot: Arc<Slot<A>> = env
+        .directory
+        .slot::<A>(&env.name, &env.path, env.hooks.as_ref());
     let cx = ServiceContext::new(
         &env.name,
         &env.path,
@@ -231,9 +238,9 @@ async fn run<A: Service>(
     started: oneshot::Sender<()>,
     stop: Arc<StopSignal>,
 ) -> ExitReason {
-    let actor = match catch_unwind(AssertUnwindSafe(|| make())) {
+    let actor = match catch_panic(|| make()) {
         Ok(actor) => actor,
-        Err(payload) => return ExitReason::Panicked(panic_message(&*payload)),
+        Err(panic) => return ExitReason::Panicked(panic.into_message()),
     };
     let interval = actor.health_interval().max(MIN_HEALTH_INTERVAL);
     let beats = actor.beats_on_health_check();
@@ -248,16 +255,15 @@ async fn run<A: Service>(
         interval,
         beats,
     ));
-    let mut running = Box::pin(AssertUnwindSafe(ctx.into_future(actor)).catch_unwind());
+    let mut running = Box::pin(catch_panic_async(ctx.into_future(actor)));
     let outcome = (&mut running).await;
     // Dropping an actix context polls it once more; keep a second panic there
     // from escaping.
-    let _ = catch_unwind(AssertUnwindSafe(move || drop(running)));
+    let _ = catch_panic(move || drop(running));
     match outcome {
-        Err(payload) => {
-            let message = panic_message(&*payload);
-            tracing::error!(panic = %message, "service panicked");
-            ExitReason::Panicked(message)
+        Err(panic) => {
+            tracing::error!(panic = %panic.message(), "service panicked");
+            ExitReason::Panicked(panic.into_message())
         }
         Ok(()) => match cx.failure() {
             Some(reason) => ExitReason::Failed(reason),

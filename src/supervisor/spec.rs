@@ -1,12 +1,14 @@
 //! Child specifications: what a supervisor starts, and how it treats each
 //! child when it exits.
 
-use super::builder::{BuildError, SupervisorBuilder, SupervisorSpec};
+use super::builder::{SupervisorBuilder, SupervisorSpec};
 use super::incarnation::{spawn_service, Incarnation, StartEnv};
-use crate::health::in_subtree;
-use crate::service::periodic::PeriodicService;
-use crate::service::task::TaskService;
-use crate::service::{Periodic, PeriodicConfig, Service, Task};
+use super::validate::BuildError;
+use crate::health::{in_subtree, NodeKind};
+use crate::kit::ConfigError;
+use crate::service::routine::RoutineService;
+use crate::service::ticker::TickerService;
+use crate::service::{Routine, Service, Ticker, TickerConfig};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -39,20 +41,21 @@ pub enum Shutdown {
     Infinity,
 }
 
-/// Whether a child is a service or a supervisor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ChildKind {
-    /// A service (worker).
-    Service,
-    /// A nested supervisor.
-    Supervisor,
-}
-
 /// The default shutdown timeout of a service child: 5 s.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 /// The default start timeout: 30 s.
 pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the supervisor tells a child's owner that the child's instances
+/// cannot: that the child was stopped (also while it was down after a
+/// crash, where no stop hook runs), and that it is gone for good. The
+/// [service kit](crate::kit) drives a service's lifecycle with it.
+pub(crate) trait ChildHooks: Send + Sync + 'static {
+    /// Stopped by its supervisor and not running; it may start again.
+    fn stopped(&self);
+    /// Gone for good: removed, ended without restart, or its runtime ended.
+    fn gone(&self);
+}
 
 /// Starts one incarnation of a child.
 pub(crate) trait Starter: Send + Sync + 'static {
@@ -173,8 +176,9 @@ pub struct ChildSpec {
     pub(crate) shutdown: Shutdown,
     pub(crate) start_timeout: Duration,
     pub(crate) significant: bool,
-    pub(crate) kind: ChildKind,
+    pub(crate) kind: NodeKind,
     pub(crate) starter: Arc<dyn Starter>,
+    pub(crate) hooks: Option<Arc<dyn ChildHooks>>,
     /// A nested builder's error, reported when the parent is built.
     pub(crate) invalid: Option<BuildError>,
 }
@@ -188,40 +192,40 @@ impl ChildSpec {
     {
         Self::with_starter(
             id,
-            ChildKind::Service,
+            NodeKind::Service,
             Arc::new(ServiceStarter {
                 make: Arc::new(factory),
             }),
         )
     }
 
-    /// A single-shot job or a loop (see [`Task`]). A job that returns `Ok`
-    /// ends normally, so make it [`transient`](Self::transient) unless it
-    /// should run again.
-    pub fn task<T, F>(id: impl Into<String>, factory: F) -> Self
+    /// A single-shot job or a loop (see [`Routine`]). A job that returns
+    /// `Ok` ends normally, so make it [`transient`](Self::transient) unless
+    /// it should run again.
+    pub fn routine<T, F>(id: impl Into<String>, factory: F) -> Self
     where
-        T: Task,
+        T: Routine,
         F: Fn() -> T + Send + Sync + 'static,
     {
-        Self::service(id, move || TaskService::new(factory()))
+        Self::service(id, move || RoutineService::new(factory()))
     }
 
-    /// A periodic service (see [`Periodic`]) ticking as `config` says.
-    pub fn periodic<P, F>(id: impl Into<String>, config: PeriodicConfig, factory: F) -> Self
+    /// A ticker (see [`Ticker`]) ticking as `config` says. The config is
+    /// checked here: an invalid one is a [`ConfigError`] naming the field.
+    pub fn ticker<P, F>(
+        id: impl Into<String>,
+        config: TickerConfig,
+        factory: F,
+    ) -> Result<Self, ConfigError>
     where
-        P: Periodic,
+        P: Ticker,
         F: Fn() -> P + Send + Sync + 'static,
     {
-        let invalid = config.validate().err();
-        let mut spec = Self::service(id, move || PeriodicService::new(factory(), config));
-        if let Some((field, problem)) = invalid {
-            spec.invalid = Some(BuildError::InvalidField {
-                node: spec.id.clone(),
-                field,
-                problem,
-            });
-        }
-        spec
+        let id = id.into();
+        config.validate(&id)?;
+        Ok(Self::service(id, move || {
+            TickerService::new(factory(), config)
+        }))
     }
 
     /// A nested supervisor.
@@ -231,7 +235,7 @@ impl ChildSpec {
             Ok(spec) => {
                 let mut child = Self::with_starter(
                     id,
-                    ChildKind::Supervisor,
+                    NodeKind::Supervisor,
                     Arc::new(SupervisorStarter { spec }),
                 );
                 child.shutdown = Shutdown::Infinity;
@@ -240,7 +244,7 @@ impl ChildSpec {
             Err(e) => {
                 let mut child = Self::with_starter(
                     id,
-                    ChildKind::Supervisor,
+                    NodeKind::Supervisor,
                     Arc::new(SupervisorStarter {
                         spec: SupervisorSpec::placeholder(),
                     }),
@@ -251,11 +255,11 @@ impl ChildSpec {
         }
     }
 
-    fn with_starter(id: impl Into<String>, kind: ChildKind, starter: Arc<dyn Starter>) -> Self {
+    fn with_starter(id: impl Into<String>, kind: NodeKind, starter: Arc<dyn Starter>) -> Self {
         ChildSpec {
             id: id.into(),
             restart: Restart::Permanent,
-            shutdown: if kind == ChildKind::Supervisor {
+            shutdown: if kind == NodeKind::Supervisor {
                 Shutdown::Infinity
             } else {
                 Shutdown::Timeout(DEFAULT_SHUTDOWN_TIMEOUT)
@@ -264,8 +268,15 @@ impl ChildSpec {
             significant: false,
             kind,
             starter,
+            hooks: None,
             invalid: None,
         }
+    }
+
+    /// The same spec with lifecycle hooks the supervisor calls.
+    pub(crate) fn with_hooks(mut self, hooks: Arc<dyn ChildHooks>) -> Self {
+        self.hooks = Some(hooks);
+        self
     }
 
     /// The child's id (its service name).
@@ -274,7 +285,7 @@ impl ChildSpec {
     }
 
     /// Service or supervisor.
-    pub fn kind(&self) -> ChildKind {
+    pub fn kind(&self) -> NodeKind {
         self.kind
     }
 

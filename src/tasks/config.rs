@@ -13,7 +13,7 @@
 //! assert_eq!(config.queue_capacity, 10_000);
 //! ```
 
-use super::error::ConfigError;
+use crate::kit::ConfigError;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -86,16 +86,7 @@ impl Default for TasksConfig {
 impl TasksConfig {
     /// Checks every field; the error names the first invalid one.
     pub fn validate(&self, service: &str) -> Result<(), ConfigError> {
-        let invalid = |field: &'static str, problem: &str| {
-            Err(ConfigError::InvalidField {
-                service: service.to_string(),
-                field,
-                problem: problem.to_string(),
-            })
-        };
-        if service.is_empty() {
-            return Err(ConfigError::EmptyName);
-        }
+        let invalid = |field: &str, problem: &str| Err(ConfigError::field(service, field, problem));
         if self.workers == 0 {
             return invalid("workers", "must be at least 1");
         }

@@ -2,8 +2,8 @@
 //!
 //! * [`TaskError`] — an operation on the task service could not be done:
 //!   unknown id, full queue, a wait that timed out, a stopped service.
-//! * [`ConfigError`] — an invalid [`TasksConfig`](super::TasksConfig);
-//!   names the field.
+//! * [`ConfigError`](crate::kit::ConfigError) — an invalid name or
+//!   [`TasksConfig`](super::TasksConfig); names the field.
 //!
 //! A task's *own* failure is not an error of these operations: it is the
 //! task's [`TaskStatus`](super::TaskStatus) and
@@ -14,6 +14,7 @@ use std::time::Duration;
 
 /// A failed operation on a task service.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TaskError {
     /// No task with this id is known: it never existed, or it finished and
     /// was forgotten under the retention limits.
@@ -50,21 +51,8 @@ pub enum TaskError {
     },
 }
 
-/// An invalid task service configuration.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    /// A field of [`TasksConfig`](super::TasksConfig) has a value the
-    /// service cannot work with.
-    #[error("task service `{service}`: `{field}` {problem}")]
-    InvalidField {
-        /// The task service's name.
-        service: String,
-        /// The field's name, as in the config file.
-        field: &'static str,
-        /// What is wrong with its value.
-        problem: String,
-    },
-    /// The service name is empty.
-    #[error("a task service needs a non-empty service name")]
-    EmptyName,
+impl From<crate::kit::Stopped> for TaskError {
+    fn from(e: crate::kit::Stopped) -> Self {
+        TaskError::Stopped { service: e.service }
+    }
 }

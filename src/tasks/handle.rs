@@ -1,16 +1,16 @@
 //! [`Tasks`], the handle application code submits and inspects tasks with.
 
 use super::config::TasksConfig;
-use super::error::{ConfigError, TaskError};
-use super::service::TasksService;
-use super::store::{Shared, Work};
+use super::engine::{TaskEngine, Work};
+use super::error::TaskError;
 use super::task::{TaskContext, TaskFilter, TaskId, TaskInfo, TaskOptions, TaskStats};
 use crate::exit::BoxError;
+use crate::kit::{self, ConfigError, Shared};
 use crate::supervisor::ChildSpec;
 use futures_util::FutureExt;
 use serde::Serialize;
 use std::future::Future;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A handle to a task service: cheap to clone, valid across restarts of
@@ -20,7 +20,7 @@ use std::time::Duration;
 /// directly; they never go through the actor's mailbox.
 #[derive(Clone)]
 pub struct Tasks {
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) shared: Shared<TaskEngine>,
 }
 
 impl std::fmt::Debug for Tasks {
@@ -32,18 +32,7 @@ impl std::fmt::Debug for Tasks {
     }
 }
 
-/// Closes the shared state when the last copy of the child spec goes.
-struct CloseOnDrop(Weak<Shared>);
-
-impl Drop for CloseOnDrop {
-    fn drop(&mut self) {
-        if let Some(shared) = self.0.upgrade() {
-            shared.close();
-        }
-    }
-}
-
-fn to_outcome<T: Serialize, E: Into<BoxError>>(r: Result<T, E>) -> super::store::Outcome {
+fn to_outcome<T: Serialize, E: Into<BoxError>>(r: Result<T, E>) -> super::engine::Outcome {
     r.map_err(Into::into)
         .and_then(|v| serde_json::to_value(v).map_err(Into::into))
 }
@@ -56,15 +45,10 @@ impl Tasks {
         name: impl Into<String>,
         config: TasksConfig,
     ) -> Result<(ChildSpec, Tasks), ConfigError> {
-        let name = name.into();
-        config.validate(&name)?;
-        let shared = Arc::new(Shared::new(name.clone(), config));
-        let guard = Arc::new(CloseOnDrop(Arc::downgrade(&shared)));
-        let for_spec = shared.clone();
-        let spec = ChildSpec::service(name, move || {
-            let _keep = &guard;
-            TasksService::new(for_spec.clone())
-        });
+        let (spec, shared) = kit::service(name, |name| {
+            config.validate(name)?;
+            Ok(TaskEngine::new(name.to_string(), config))
+        })?;
         Ok((spec, Tasks { shared }))
     }
 
@@ -76,6 +60,22 @@ impl Tasks {
     /// The configuration it was built with.
     pub fn config(&self) -> &TasksConfig {
         &self.shared.config
+    }
+
+    /// Whether the service is supervised and started (tasks submitted
+    /// before it starts wait in the queue).
+    pub fn is_running(&self) -> bool {
+        self.shared.is_running()
+    }
+
+    /// True once the service is gone for good and submits fail.
+    pub fn is_stopped(&self) -> bool {
+        self.shared.is_stopped()
+    }
+
+    /// Resolves once the service is gone for good.
+    pub async fn stopped(&self) {
+        self.shared.stopped().await
     }
 
     /// Submits an async task with default options. `task` is called once per

@@ -2,10 +2,11 @@
 //! cancellation, one retry mechanism, priorities, a bounded queue and a
 //! dead set, run as a supervised service.
 //!
-//! [`Tasks::service`] makes a [`ChildSpec`](crate::ChildSpec) and a
-//! [`Tasks`] handle. The handle submits, inspects, waits for and cancels
-//! tasks on a queue shared by every handle and every incarnation of the
-//! service's actor ([`TasksService`]); the actor starts
+//! It is made with the [service kit](crate::kit): [`Tasks::service`] makes a
+//! [`ChildSpec`](crate::ChildSpec) and a [`Tasks`] handle. The handle
+//! submits, inspects, waits for and cancels tasks on a queue (the
+//! [`TaskEngine`]) shared by every handle and every incarnation of the
+//! service's actor ([`TasksService`]); the actor runs
 //! [`workers`](TasksConfig::workers) workers on its arbiter and publishes
 //! health.
 //!
@@ -69,22 +70,28 @@
 //!   [`TaskError::Stopped`]; finished tasks can still be read.
 //! * **The queue is full**: submit waits, or fails with
 //!   [`TaskError::QueueFull`] ([`OnFull::Fail`]).
-//! * **Bad configuration**: [`ConfigError`] names the field.
+//! * **A worker dies** of a panic outside a task: the incarnation fails and
+//!   its supervisor starts it again, with fresh workers.
+//! * **Bad configuration**: a [`ConfigError`](crate::kit::ConfigError)
+//!   names the field.
 
 mod config;
+mod engine;
 mod error;
 mod handle;
-mod service;
-mod store;
 mod task;
 
 pub use config::{
     TasksConfig, DEFAULT_CANCEL_GRACE, DEFAULT_DEGRADED_FAILURE_RATE, DEFAULT_FAILURE_WINDOW,
     DEFAULT_HEALTH_INTERVAL, DEFAULT_QUEUE_CAPACITY, DEFAULT_RETAIN_FINISHED, DEFAULT_WORKERS,
 };
-pub use error::{ConfigError, TaskError};
+pub use engine::TaskEngine;
+pub use error::TaskError;
 pub use handle::Tasks;
-pub use service::TasksService;
+
+/// The supervised actor of a task service: the kit's
+/// [`Driver`](crate::kit::Driver) of its engine. It takes no messages.
+pub type TasksService = crate::kit::Driver<TaskEngine>;
 pub use task::{
     OnFull, Priority, RetryPolicy, TaskContext, TaskFilter, TaskId, TaskInfo, TaskOptions,
     TaskStats, TaskStatus,

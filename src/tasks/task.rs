@@ -2,6 +2,7 @@
 //! retry policy, the context it runs with and the snapshot `get` returns.
 
 use crate::exit::BoxError;
+use crate::kit::Backoff;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
@@ -108,12 +109,13 @@ pub enum OnFull {
 type Retryable =
     Arc<dyn Fn(&(dyn std::error::Error + Send + Sync + 'static)) -> bool + Send + Sync>;
 
-/// The one retry mechanism: exponential backoff with jitter, up to a
+/// The one retry mechanism: the kit's [`Backoff`] with jitter, up to a
 /// number of attempts, for the errors a predicate calls retryable.
 ///
 /// Attempt `n` failing (n < `max_attempts`) schedules attempt `n + 1` after
-/// `initial_delay × 2^(n-1)`, capped at `max_delay`, then shortened by a
-/// random fraction up to `jitter` (so retries of many tasks spread out).
+/// `backoff.delay(n - 1)` — `initial_delay × 2^(n-1)` capped at `max_delay`
+/// for [`exponential`](Self::exponential) — spread by ± `jitter` (so retries
+/// of many tasks spread out) and capped at `max_delay` again.
 /// When the last attempt fails with a retryable error the task is
 /// [`Dead`](TaskStatus::Dead); a non-retryable error makes it
 /// [`Failed`](TaskStatus::Failed) at once. Panics and timeouts are never
@@ -132,9 +134,7 @@ type Retryable =
 #[derive(Clone)]
 pub struct RetryPolicy {
     max_attempts: u32,
-    initial_delay: Duration,
-    max_delay: Duration,
-    jitter: f64,
+    backoff: Backoff,
     retryable: Option<Retryable>,
 }
 
@@ -142,9 +142,7 @@ impl fmt::Debug for RetryPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RetryPolicy")
             .field("max_attempts", &self.max_attempts)
-            .field("initial_delay", &self.initial_delay)
-            .field("max_delay", &self.max_delay)
-            .field("jitter", &self.jitter)
+            .field("backoff", &self.backoff)
             .finish_non_exhaustive()
     }
 }
@@ -156,23 +154,35 @@ impl RetryPolicy {
     pub fn exponential(max_attempts: u32, initial_delay: Duration) -> Self {
         RetryPolicy {
             max_attempts: max_attempts.max(1),
-            initial_delay,
-            max_delay: Duration::from_secs(60),
-            jitter: 0.1,
+            backoff: Backoff::exponential(initial_delay, Duration::from_secs(60)).jitter(0.1),
+            retryable: None,
+        }
+    }
+
+    /// Up to `max_attempts` attempts in all (at least 1), waiting as
+    /// `backoff` says between them. Every error retryable.
+    pub fn with_backoff(max_attempts: u32, backoff: Backoff) -> Self {
+        RetryPolicy {
+            max_attempts: max_attempts.max(1),
+            backoff,
             retryable: None,
         }
     }
 
     /// Caps the delay between attempts (default 60 s).
     pub fn max_delay(mut self, max: Duration) -> Self {
-        self.max_delay = max;
+        self.backoff.max = max;
         self
     }
 
-    /// The largest fraction (0 to 1, clamped) a delay is randomly shortened
-    /// by. Default 0.1; 0 for exact delays.
+    /// The spread of the delays, a fraction from 0 to 1 (clamped; NaN is
+    /// 0). Default 0.1; 0 for exact delays.
     pub fn jitter(mut self, fraction: f64) -> Self {
-        self.jitter = fraction.clamp(0.0, 1.0);
+        self.backoff.jitter = if fraction.is_nan() {
+            0.0
+        } else {
+            fraction.clamp(0.0, 1.0)
+        };
         self
     }
 
@@ -194,16 +204,19 @@ impl RetryPolicy {
         self.max_attempts
     }
 
+    /// The backoff between attempts.
+    pub fn backoff(&self) -> &Backoff {
+        &self.backoff
+    }
+
     /// The delay before attempt `failed + 1` after attempt `failed` failed,
     /// without jitter.
     pub fn base_delay(&self, failed: u32) -> Duration {
-        let factor = 2f64.powi(failed.saturating_sub(1).min(62) as i32);
-        self.initial_delay.mul_f64(factor).min(self.max_delay)
+        self.backoff.delay(failed.saturating_sub(1))
     }
 
     pub(crate) fn delay(&self, failed: u32) -> Duration {
-        self.base_delay(failed)
-            .mul_f64(1.0 - self.jitter * fastrand::f64())
+        self.backoff.jittered(failed.saturating_sub(1))
     }
 
     pub(crate) fn is_retryable(&self, error: &BoxError) -> bool {

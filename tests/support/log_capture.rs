@@ -1,5 +1,4 @@
 //! What `tracing` writes while a test runs, captured as text.
-#![allow(dead_code)]
 
 use parking_lot::Mutex;
 use std::io::Write;

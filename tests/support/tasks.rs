@@ -1,5 +1,4 @@
 //! Shared set-up of the task-worker suites.
-#![allow(dead_code)]
 
 use servitor::tasks::{TaskId, Tasks, TasksConfig};
 use servitor::testing::TestTree;

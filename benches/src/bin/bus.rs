@@ -121,7 +121,7 @@ async fn bus_round(bus: &EventBus<u64>, overflow: Overflow, pace: bool) -> (f64,
                         got += 1;
                     }
                     Err(RecvError::Lagged { missed: n }) => missed += n,
-                    Err(RecvError::Closed) => break,
+                    Err(_) => break,
                 }
             }
             got

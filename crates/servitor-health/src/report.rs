@@ -1,0 +1,80 @@
+//! One service's health report.
+//!
+//! Every field is plain data and serializes with serde:
+//!
+//! ```
+//! use servitor_health::{HealthReport, Status};
+//!
+//! let report = HealthReport::new("ingest", "app/ingest", Status::Ok);
+//! let json = serde_json::to_value(&report).unwrap();
+//! assert_eq!(json["status"], "ok");
+//! assert_eq!(json["name"], "ingest");
+//! ```
+
+use crate::status::Status;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Free-form observed values a service attaches to its health (queue depth,
+/// hit ratio, last run …), keyed by name.
+pub type Details = BTreeMap<String, serde_json::Value>;
+
+/// What kind of node of the supervision tree a report describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeKind {
+    /// A service (worker) actor.
+    Service,
+    /// A supervisor actor.
+    Supervisor,
+}
+
+/// The health of one service (or supervisor) as last reported.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthReport {
+    /// The service's name, unique within its runtime.
+    pub name: String,
+    /// Names from the root supervisor down to this one, joined by `/`.
+    pub path: String,
+    /// Service or supervisor.
+    pub kind: NodeKind,
+    /// Current status.
+    pub status: Status,
+    /// Why it is in this status, if anybody said.
+    pub message: Option<String>,
+    /// When the current status began, in milliseconds since the Unix epoch.
+    pub status_since_ms: u64,
+    /// How long the current incarnation has been running, in milliseconds.
+    pub uptime_ms: u64,
+    /// How many times the supervisor restarted this service.
+    pub restarts: u32,
+    /// The reason of the last abnormal exit (error text or panic message).
+    pub last_failure: Option<String>,
+    /// Observed values (queue depth, counters …).
+    pub details: Details,
+}
+
+impl HealthReport {
+    /// A report with the given identity and status, everything else empty.
+    pub fn new(name: impl Into<String>, path: impl Into<String>, status: Status) -> Self {
+        HealthReport {
+            name: name.into(),
+            path: path.into(),
+            kind: NodeKind::Service,
+            status,
+            message: None,
+            status_since_ms: unix_ms(SystemTime::now()),
+            uptime_ms: 0,
+            restarts: 0,
+            last_failure: None,
+            details: Details::new(),
+        }
+    }
+}
+
+pub(crate) fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

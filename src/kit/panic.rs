@@ -1,0 +1,97 @@
+//! Panics as failures: the one place servitor turns a panic into a value.
+//!
+//! Wherever service code runs — an actor's handlers and hooks, a bus
+//! handler, a cache loader, a task, a scheduled job — a panic is caught with
+//! [`catch_panic`] or [`catch_panic_async`] and becomes a [`Panic`]
+//! carrying its message; the code around it then treats it as the failure
+//! it is (an incarnation that failed, a handler call that failed, a task
+//! that failed). Nothing of this works with `panic = "abort"`.
+//!
+//! ```
+//! use servitor::kit::{catch_panic, catch_panic_async};
+//!
+//! let caught = catch_panic(|| -> u32 { panic!("bad input {}", 7) }).unwrap_err();
+//! assert_eq!(caught.message(), "bad input 7");
+//! assert_eq!(caught.to_string(), "panicked: bad input 7");
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let fine = catch_panic_async(async { 2 + 2 }).await;
+//! assert_eq!(fine, Ok(4));
+//! # }
+//! ```
+
+use futures_util::FutureExt;
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// A caught panic: what it said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Panic {
+    message: String,
+}
+
+impl Panic {
+    /// A panic with this message.
+    pub fn new(message: impl Into<String>) -> Panic {
+        Panic {
+            message: message.into(),
+        }
+    }
+
+    /// The panic of a payload caught by `catch_unwind` (its `&str` or
+    /// `String` message; other payloads are named as such).
+    pub fn from_payload(payload: &(dyn Any + Send)) -> Panic {
+        let message = if let Some(s) = payload.downcast_ref::<&'static str>() {
+            (*s).to_string()
+        } else if let Some(s) = payload.downcast_ref::<String>() {
+            s.clone()
+        } else {
+            "panic with a non-string payload".to_string()
+        };
+        Panic { message }
+    }
+
+    /// The panic message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The panic message, by value.
+    pub fn into_message(self) -> String {
+        self.message
+    }
+}
+
+impl fmt::Display for Panic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "panicked: {}", self.message)
+    }
+}
+
+impl std::error::Error for Panic {}
+
+/// Runs `f`, turning a panic into a [`Panic`].
+pub fn catch_panic<T>(f: impl FnOnce() -> T) -> Result<T, Panic> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|p| Panic::from_payload(&*p))
+}
+
+/// Awaits `fut`, turning a panic in any of its polls into a [`Panic`].
+pub async fn catch_panic_async<F: Future>(fut: F) -> Result<F::Output, Panic> {
+    AssertUnwindSafe(fut)
+        .catch_unwind()
+        .await
+        .map_err(|p| Panic::from_payload(&*p))
+}
+
+/// Calls `f` and awaits the future it returns, turning a panic in the call
+/// or in any poll into a [`Panic`].
+pub async fn catch_call_async<F, Fut>(f: F) -> Result<Fut::Output, Panic>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future,
+{
+    let fut = catch_panic(f)?;
+    catch_panic_async(fut).await
+}

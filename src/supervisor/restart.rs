@@ -1,0 +1,252 @@
+//! Carrying out what [`decision`](super::decision) decided about an exit:
+//! `restart_child` → `do_restart` → `restart_group_after` or `end_child`
+//! or `give_up`, as OTP names the steps.
+
+use super::child::ChildState;
+use super::decision::{decide, Decision, Exited, Facts, Policy};
+use super::incarnation::ExitNotice;
+use super::Supervisor;
+use crate::exit::ExitReason;
+use crate::registry::Reporter;
+use crate::status::Status;
+use actix::fut::ActorFutureExt;
+use actix::prelude::*;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Retry a restart whose start failed (the supervisor's message to itself,
+/// OTP's `try_again_restart`).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub(super) struct RetryRestart {
+    pub id: String,
+    pub reason: String,
+}
+
+impl Handler<RetryRestart> for Supervisor {
+    type Result = ();
+    fn handle(&mut self, msg: RetryRestart, ctx: &mut Context<Self>) {
+        let waiting = self
+            .index(&msg.id)
+            .is_some_and(|i| self.children[i].state == ChildState::Restarting);
+        // A stop or removal handled in between has settled the child.
+        let stopping = self.cx.as_ref().is_some_and(|cx| !cx.is_running());
+        if waiting && !stopping {
+            self.do_restart(&msg.id, ExitReason::Failed(msg.reason), ctx);
+        }
+    }
+}
+
+impl Supervisor {
+    /// An incarnation of a child ended: record it, then decide.
+    pub(super) fn restart_child(&mut self, notice: &ExitNotice, ctx: &mut Context<Self>) {
+        let Some(i) = self.index(&notice.id) else {
+            return;
+        };
+        let child = &mut self.children[i];
+        let reason = match &child.inc {
+            Some(inc) if inc.number == notice.number => inc.exit.reason(),
+            _ => None,
+        };
+        // An exit the supervisor caused itself (a stop) is handled where it
+        // was caused.
+        let Some(reason) = reason else { return };
+        if !matches!(child.state, ChildState::Running | ChildState::Starting) {
+            return;
+        }
+        child.inc = None;
+        child.state = ChildState::Stopped;
+        if let Some(slot) = &child.slot {
+            slot.down();
+        }
+        let registry = self.env.registry.clone();
+        registry.mark_down(&notice.id);
+        if let Some(failure) = reason.failure() {
+            child.last_failure = Some(failure.clone());
+            registry.record_failure(&notice.id, failure);
+        }
+        child.last_exit = Some(reason.clone());
+        if reason.is_abnormal() {
+            tracing::warn!(child = %notice.id, %reason, "child exited abnormally");
+        } else {
+            tracing::info!(child = %notice.id, %reason, "child exited");
+        }
+        let id = notice.id.to_string();
+        self.do_restart(&id, reason, ctx);
+    }
+
+    fn policy(&self) -> Policy {
+        Policy {
+            strategy: self.config.strategy,
+            intensity: self.config.intensity,
+            backoff: self.config.backoff,
+            backoff_reset: self.config.backoff_reset,
+            auto_shutdown: self.config.auto_shutdown,
+        }
+    }
+
+    /// Decides about the exit of child `id` and carries the decision out.
+    fn do_restart(&mut self, id: &str, reason: ExitReason, ctx: &mut Context<Self>) {
+        let Some(i) = self.index(id) else { return };
+        let facts: Vec<Facts> = self.children.iter().map(|c| c.facts()).collect();
+        let exit = Exited {
+            index: i,
+            id,
+            reason: &reason,
+        };
+        let decision = decide(
+            &self.policy(),
+            &facts,
+            exit,
+            &mut self.window,
+            Instant::now(),
+            fastrand::f64(),
+        );
+        match decision {
+            Decision::Ended { remove, shut_down } => {
+                self.end_child(id, &reason, remove, shut_down, ctx)
+            }
+            Decision::GiveUp { reason } => self.give_up(reason, ctx),
+            Decision::Restart {
+                group,
+                delay,
+                backoff_step,
+            } => {
+                let child = &mut self.children[i];
+                child.backoff_step = backoff_step;
+                let ids = group
+                    .iter()
+                    .map(|&k| self.children[k].spec.id.clone())
+                    .collect();
+                self.restart_group_after(id, &reason, ids, delay, ctx);
+            }
+        }
+    }
+
+    /// Restarts `group` (ids in start order, `id` among them): stops the
+    /// others in reverse start order, then starts them all after `delay`.
+    fn restart_group_after(
+        &mut self,
+        id: &str,
+        reason: &ExitReason,
+        group: Vec<String>,
+        delay: Duration,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(i) = self.index(id) else { return };
+        let registry = self.env.registry.clone();
+        let child = &mut self.children[i];
+        child.restarts += 1;
+        registry.record_restart(id, child.restarts, child.last_failure.clone());
+        child.state = ChildState::Restarting;
+        let message = if delay.is_zero() {
+            format!("restarting after: {reason}")
+        } else {
+            format!("restarting in {} ms after: {reason}", delay.as_millis())
+        };
+        registry.set_status(id, Reporter::Supervisor, Status::Error, Some(message));
+
+        // Siblings go down in reverse start order, each fully before the next.
+        let siblings: Vec<String> = group.iter().rev().filter(|s| *s != id).cloned().collect();
+        let id = id.to_string();
+        let stopping = self.stop_in_order(siblings, ctx);
+        ctx.wait(stopping.map(move |(), act, ctx| {
+            let mut to_start = Vec::new();
+            for sid in &group {
+                let Some(k) = act.index(sid) else { continue };
+                if act.children[k].is_temporary() && *sid != id {
+                    act.forget(sid);
+                    act.children.remove(k);
+                    act.reindex();
+                    continue;
+                }
+                act.children[k].state = ChildState::Restarting;
+                to_start.push(sid.clone());
+            }
+            if delay.is_zero() {
+                act.start_restarting(to_start, ctx);
+                return;
+            }
+            // Every member holds the group's timer: stopping them all
+            // (shutdown, giving up, a wider restart) cancels it, while
+            // removing one of them leaves it to the others.
+            let members = to_start.clone();
+            let timer = ctx.run_later(delay, move |act, ctx| {
+                for sid in &to_start {
+                    if let Some(k) = act.index(sid) {
+                        act.children[k].timer = None;
+                    }
+                }
+                act.start_restarting(to_start, ctx);
+            });
+            for sid in &members {
+                if let Some(k) = act.index(sid) {
+                    act.children[k].timer = Some(timer);
+                }
+            }
+        }));
+    }
+
+    /// Starts those of `ids` still waiting to be restarted.
+    fn start_restarting(&mut self, ids: Vec<String>, ctx: &mut Context<Self>) {
+        let ids: Vec<String> = ids
+            .into_iter()
+            .filter(|id| {
+                self.index(id)
+                    .is_some_and(|k| self.children[k].state == ChildState::Restarting)
+            })
+            .collect();
+        let starting = self.start_group(ids, ctx);
+        ctx.wait(starting);
+    }
+
+    /// A child ended and is not restarted.
+    fn end_child(
+        &mut self,
+        id: &str,
+        reason: &ExitReason,
+        remove: bool,
+        shut_down: bool,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(i) = self.index(id) else { return };
+        self.children[i].ended = true;
+        let status = if reason.is_abnormal() {
+            Status::Failed
+        } else {
+            Status::Stopped
+        };
+        self.env
+            .registry
+            .set_status(id, Reporter::Supervisor, status, reason.failure());
+        self.forget(id);
+        if remove {
+            self.children.remove(i);
+            self.reindex();
+        }
+        if shut_down {
+            tracing::info!(supervisor = %self.name, child = %id, "significant child ended: shutting down");
+            self.stop_all_and_end(ctx);
+        }
+    }
+
+    /// Restart intensity exceeded: stop everything and fail.
+    fn give_up(&mut self, why: String, ctx: &mut Context<Self>) {
+        tracing::error!(supervisor = %self.name, reason = %why, "giving up");
+        if let Some(cx) = &self.cx {
+            cx.report(Status::Failed, Some(why.clone()));
+            cx.record_failure(why);
+        }
+        self.stop_all_and_end(ctx);
+    }
+
+    /// Drops a child's name and handle slot (it is gone for good).
+    pub(super) fn forget(&mut self, id: &str) {
+        if let Some(i) = self.index(id) {
+            let path = self.children[i].path.clone();
+            self.env.registry.deregister_subtree(&path);
+            self.env.directory.remove_subtree(&path);
+            self.memo.forget_subtree(&path);
+        }
+    }
+}

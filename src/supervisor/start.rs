@@ -1,0 +1,146 @@
+//! Starting children: one at a time, in start order, each only once its
+//! predecessor reported started.
+
+use super::child::ChildState;
+use super::restart::RetryRestart;
+use super::sequence::sequence;
+use super::{StartEnv, StartFailure, Step, Supervisor};
+use crate::registry::Reporter;
+use crate::status::Status;
+use actix::fut::{ready, wrap_future, ActorFutureExt};
+use actix::prelude::*;
+use tokio::time::Instant;
+
+impl Supervisor {
+    /// Spawns child `i` and returns a future of its start result.
+    pub(super) fn launch(
+        &mut self,
+        i: usize,
+    ) -> impl std::future::Future<Output = Result<(), String>> + 'static {
+        let registry = self.env.registry.clone();
+        let child = &mut self.children[i];
+        child.incarnations = self.memo.next(&child.path);
+        child.state = ChildState::Starting;
+        child.ended = false;
+        let env = StartEnv {
+            name: child.spec.id.clone(),
+            path: child.path.clone(),
+            incarnation: child.incarnations,
+            restarts: child.restarts,
+            exits: Some(self.exits.clone()),
+            hooks: child.spec.hooks.clone(),
+            ..self.env.clone()
+        };
+        let _ = registry.register(
+            &env.name,
+            &env.path,
+            child.spec.kind,
+            crate::service::DEFAULT_HEALTH_INTERVAL,
+        );
+        registry.set_status(&env.name, Reporter::Supervisor, Status::Starting, None);
+        let mut inc = child.spec.starter.start(&env);
+        child.slot = Some(inc.slot.clone());
+        let started = inc.started.take();
+        let exited = inc.exited();
+        child.inc = Some(inc);
+        let timeout = child.spec.start_timeout;
+        async move {
+            let Some(started) = started else {
+                return Err("instance could not be created".to_string());
+            };
+            match tokio::time::timeout(timeout, started).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(_)) => Err(exited.await.to_string()),
+                Err(_) => Err(format!("did not start within {timeout:?}")),
+            }
+        }
+    }
+
+    /// Starts every child in declared order; on the first failure stops the
+    /// ones already started (reverse order) and reports which child failed.
+    pub(super) fn start_all(&mut self, _: &mut Context<Self>) -> Step<Result<(), StartFailure>> {
+        let ids: Vec<String> = self.children.iter().map(|c| c.spec.id.clone()).collect();
+        let starting = sequence(ids.clone(), Self::start_step);
+        Box::pin(starting.then(move |result, act, ctx| -> Step<_> {
+            let Err((failed, reason)) = result else {
+                return Box::pin(ready(Ok(())));
+            };
+            tracing::warn!(child = %failed, %reason, "child failed to start");
+            act.env
+                .first_failure
+                .lock()
+                .get_or_insert_with(|| StartFailure {
+                    child: failed.clone(),
+                    reason: reason.clone(),
+                });
+            let pos = ids.iter().position(|id| *id == failed).unwrap_or(0);
+            let mut undo = vec![failed.clone()];
+            undo.extend(ids[..pos].iter().rev().cloned());
+            // The names stay registered: whoever gives up on this supervisor
+            // frees them (the runtime, or `AddChild`), while a parent that
+            // restarts it keeps the handles to its children working.
+            Box::pin(act.stop_in_order(undo, ctx).map(move |(), _, _| {
+                Err(StartFailure {
+                    child: failed,
+                    reason,
+                })
+            }))
+        }))
+    }
+
+    /// One step of a start sequence: launch the child, wait for its start.
+    pub(super) fn start_step(
+        id: String,
+        act: &mut Self,
+        _: &mut Context<Self>,
+    ) -> Step<Result<(), (String, String)>> {
+        let Some(i) = act.index(&id) else {
+            return Box::pin(ready(Ok(())));
+        };
+        let starting = act.launch(i);
+        Box::pin(
+            wrap_future::<_, Self>(starting).map(move |result, act, _| match result {
+                Ok(()) => {
+                    act.on_started(&id);
+                    Ok(())
+                }
+                Err(reason) => Err((id, reason)),
+            }),
+        )
+    }
+
+    pub(super) fn on_started(&mut self, id: &str) {
+        if let Some(i) = self.index(id) {
+            let c = &mut self.children[i];
+            c.state = ChildState::Running;
+            c.started_at = Some(Instant::now());
+        }
+    }
+
+    /// Starts the members of a restarted group in order. A child that fails
+    /// to start is stopped, the members after it wait, and the failure is
+    /// decided like any other exit — through a message to itself, so that a
+    /// stop or a removal already waiting is handled first.
+    pub(super) fn start_group(&mut self, ids: Vec<String>, _: &mut Context<Self>) -> Step<()> {
+        let starting = sequence(ids.clone(), Self::start_step);
+        Box::pin(starting.then(move |result, act, ctx| -> Step<()> {
+            let Err((id, reason)) = result else {
+                return Box::pin(ready(()));
+            };
+            tracing::warn!(child = %id, %reason, "restarted child failed to start");
+            let pos = ids.iter().position(|x| *x == id).unwrap_or(0);
+            let later: Vec<String> = ids[pos + 1..].to_vec();
+            Box::pin(act.stop_child(&id, ctx).map(move |(), act, ctx| {
+                for other in later.iter().chain(std::iter::once(&id)) {
+                    if let Some(k) = act.index(other) {
+                        act.children[k].state = ChildState::Restarting;
+                    }
+                }
+                if let Some(k) = act.index(&id) {
+                    act.children[k].last_failure = Some(reason.clone());
+                }
+                ctx.notify(RetryRestart { id, reason });
+            }))
+        }))
+    }
+}

@@ -1,0 +1,14 @@
+//! Behaviour suite: cache.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod config;
+mod glob;
+mod listener;
+mod loader;
+mod lru;
+mod ops;
+mod service;
+mod stats;
+mod ttl;

@@ -1,0 +1,7 @@
+//! Behaviour suite: registry.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod entries;
+mod status;

@@ -1,0 +1,11 @@
+//! Behaviour suite: service.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod actors;
+mod handles;
+mod loops;
+mod panic_isolation;
+mod single_shot;
+mod ticker;

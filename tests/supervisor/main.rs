@@ -1,0 +1,14 @@
+//! Behaviour suite: supervisor.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod auto_shutdown;
+mod backoff;
+mod dynamic_children;
+mod incarnations;
+mod intensity;
+mod restart_types;
+mod shutdown_order;
+mod start_failure;
+mod strategies;
