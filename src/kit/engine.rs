@@ -8,7 +8,7 @@ use crate::exit::BoxError;
 use crate::service::{Service, ServiceContext};
 use crate::status::Status;
 use crate::supervisor::{ChildHooks, ChildSpec};
-use actix::fut::{ready, wrap_future, ActorFutureExt};
+use actix::fut::{wrap_future, ActorFutureExt};
 use actix::{Actor, AsyncContext, Context, ResponseActFuture};
 use std::fmt;
 use std::future::Future;
@@ -44,6 +44,19 @@ pub trait Engine: Send + Sync + Sized + 'static {
     /// first health check. Default [`Status::Ok`].
     fn initial_status(&self) -> Status {
         Status::Ok
+    }
+
+    /// Setup an incarnation does before it counts as started (connecting,
+    /// running migrations). An error or a panic is a failed start, with the
+    /// error as its reason; the supervisor handles it like any failed start.
+    /// The data path opens ([`Phase::Running`]) only once it succeeded.
+    /// Default: nothing to do.
+    fn start(
+        shared: Shared<Self>,
+        cx: ServiceContext,
+    ) -> impl Future<Output = Result<(), BoxError>> + 'static {
+        let _ = (shared, cx);
+        std::future::ready(Ok(()))
     }
 
     /// Work an incarnation does in the background (a sweep, worker tasks,
@@ -310,6 +323,30 @@ impl<E: Engine> Driver<E> {
     pub fn shared(&self) -> &Shared<E> {
         &self.shared
     }
+
+    /// The engine's start succeeded: open the data path, run the background
+    /// work, listen for pulses.
+    fn started(&mut self, cx: &ServiceContext, ctx: &mut Context<Self>) {
+        self.shared.move_to(Phase::Running);
+        cx.set_details(self.shared.health().details);
+        let work = E::run(self.shared.clone(), cx.clone());
+        let failing = cx.clone();
+        ctx.spawn(wrap_future::<_, Self>(work).map(move |result, _, ctx| {
+            if let Err(e) = result {
+                failing.fail::<Self>(ctx, e);
+            }
+        }));
+        if self.shared.pulse().is_some() {
+            let shared = self.shared.clone();
+            let reporting = cx.clone();
+            ctx.spawn(wrap_future(async move {
+                while let Some(pulse) = shared.pulse() {
+                    pulse.beaten().await;
+                    reporting.publish(shared.health());
+                }
+            }));
+        }
+    }
 }
 
 impl<E: Engine> fmt::Debug for Driver<E> {
@@ -330,26 +367,16 @@ impl<E: Engine> Service for Driver<E> {
         cx: &ServiceContext,
         ctx: &mut Context<Self>,
     ) -> ResponseActFuture<Self, Result<(), BoxError>> {
-        self.shared.move_to(Phase::Running);
-        cx.set_details(self.shared.health().details);
-        let work = E::run(self.shared.clone(), cx.clone());
-        let failing = cx.clone();
-        ctx.spawn(wrap_future::<_, Self>(work).map(move |result, _, ctx| {
-            if let Err(e) = result {
-                failing.fail::<Self>(ctx, e);
-            }
-        }));
-        if self.shared.pulse().is_some() {
-            let shared = self.shared.clone();
-            let reporting = cx.clone();
-            ctx.spawn(wrap_future(async move {
-                while let Some(pulse) = shared.pulse() {
-                    pulse.beaten().await;
-                    reporting.publish(shared.health());
+        let cx = cx.clone();
+        let starting = E::start(self.shared.clone(), cx.clone());
+        Box::pin(
+            wrap_future::<_, Self>(starting).map(move |result, act, ctx| {
+                if result.is_ok() {
+                    act.started(&cx, ctx);
                 }
-            }));
-        }
-        Box::pin(ready(Ok(())))
+                result
+            }),
+        )
     }
 
     fn stop(

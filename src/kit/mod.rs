@@ -25,7 +25,8 @@
 //!
 //! The same building blocks serve every service: one [`Backoff`], one
 //! [`Panic`] type with [`catch_panic`] and [`catch_panic_async`], one
-//! [`Health`] to publish statistics with.
+//! [`Health`] to publish statistics with, one [`Secret`] for what must never
+//! be printed.
 //!
 //! # A service of your own
 //!
@@ -81,6 +82,7 @@ mod gate;
 mod health;
 mod name;
 mod panic;
+mod secret;
 
 pub use backoff::{Backoff, BackoffError};
 pub use config::ConfigError;
@@ -89,3 +91,4 @@ pub use gate::Phase;
 pub use health::Health;
 pub use name::{validate_name, NameError, MAX_NAME_LEN};
 pub use panic::{catch_call_async, catch_panic, catch_panic_async, Panic};
+pub use secret::{Secret, REDACTED};
