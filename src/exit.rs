@@ -29,6 +29,11 @@ pub enum ExitReason {
     Failed(String),
     /// Service code panicked; the panic message.
     Panicked(String),
+    /// A supervisor gave up: more restarts than its intensity allows (the
+    /// reason says which child, how often). As in OTP this ends the
+    /// supervisor like a shutdown — a transient parent entry is not
+    /// restarted — while health shows it failed with the reason.
+    GaveUp(String),
 }
 
 impl ExitReason {
@@ -38,11 +43,12 @@ impl ExitReason {
         matches!(self, ExitReason::Failed(_) | ExitReason::Panicked(_))
     }
 
-    /// The failure text of an abnormal exit.
+    /// The failure text of an abnormal exit, or of a supervisor that gave up.
     pub fn failure(&self) -> Option<String> {
         match self {
             ExitReason::Failed(m) => Some(m.clone()),
             ExitReason::Panicked(m) => Some(format!("panicked: {m}")),
+            ExitReason::GaveUp(m) => Some(format!("gave up: {m}")),
             _ => None,
         }
     }
@@ -56,6 +62,7 @@ impl fmt::Display for ExitReason {
             ExitReason::Killed => f.write_str("killed (stop hook may not have run)"),
             ExitReason::Failed(m) => write!(f, "failed: {m}"),
             ExitReason::Panicked(m) => write!(f, "panicked: {m}"),
+            ExitReason::GaveUp(m) => write!(f, "gave up: {m}"),
         }
     }
 }

@@ -1,9 +1,14 @@
 //! The runtime: starts a supervision tree with its registry, hands out
 //! handles, and shuts everything down in reverse order within a deadline.
 //!
+//! From the moment [`Runtime::start`] is called, the runtime catches Ctrl-C
+//! and SIGTERM (unless [`RuntimeConfig::handle_signals`] is off, for
+//! applications that handle signals themselves): the first signal shuts the
+//! tree down gracefully — also while it is still starting — logging which
+//! services the shutdown waits for; a second signal ends it at once.
+//!
 //! ```
-//! use actix::prelude::*;
-//! use servitor::{ChildSpec, Runtime, Service, Supervisor};
+//! use servitor::prelude::*;
 //!
 //! #[derive(Default)] struct Ingest;
 //! impl Actor for Ingest { type Context = Context<Self>; }
@@ -20,11 +25,26 @@
 //! app.shutdown().await?;
 //! # Ok(()) }
 //! ```
+//!
+//! ## How it ends
+//!
+//! * [`shutdown`](Runtime::shutdown) (or a signal): children stop in reverse
+//!   start order, each within its shutdown timeout; the whole within
+//!   [`shutdown_deadline`](RuntimeConfig::shutdown_deadline), past which the
+//!   rest of the tree is killed. The [`ShutdownReport`] lists what was
+//!   killed and what failed while stopping.
+//! * By itself: the root supervisor ends after an auto-shutdown, or gives
+//!   up ([`wait`](Runtime::wait) returns [`RuntimeError::RootFailed`]).
+//!
+//! However it ends, every handle is closed at once: calls fail with
+//! `Stopped` rather than waiting, and the built-in services refuse work.
+//! The registry keeps the last health of every service until `shutdown`.
 
 use crate::exit::ExitReason;
 use crate::handle::{Directory, LookupError, ServiceRef};
 use crate::health::{HealthSnapshot, NodeKind};
 use crate::registry::{Registry, RegistryConfig, RegistryError};
+use crate::status::Status;
 use crate::supervisor::{
     ExitCell, Incarnation, StartEnv, StartFailure, Starter, Supervisor, SupervisorRef,
     SupervisorSpec, SupervisorStarter,
@@ -32,25 +52,41 @@ use crate::supervisor::{
 use actix::Actor;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
 
 /// The default global shutdown deadline: 30 s.
 pub const DEFAULT_SHUTDOWN_DEADLINE: Duration = Duration::from_secs(30);
 
+/// How often a shutdown in progress logs the services it waits for.
+const WAITING_LOG_EVERY: Duration = Duration::from_secs(1);
+
 /// Errors of starting, running and stopping a runtime.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RuntimeError {
     /// `Runtime::start` was called outside an actix system.
-    #[error("no actix system is running on this thread (start the runtime inside `actix_rt::System` or `#[actix_rt::main]`)")]
+    #[error(
+        "no actix system runs on this thread: start the runtime inside `#[actix_rt::main]` \
+         (or `actix_rt::System::new().block_on(..)`, or `#[actix_rt::test]` in tests); \
+         under `#[tokio::main]`, run it in `actix_rt::System::with_tokio_rt(..)` or on \
+         an `actix_rt::Arbiter`"
+    )]
     NoSystem,
     /// The tree failed to start; everything started was stopped again.
     #[error("the tree failed to start: {0}")]
     Start(#[from] StartFailure),
+    /// A signal came while the tree was starting: what had started was
+    /// stopped again.
+    #[error("interrupted by a signal while starting")]
+    Interrupted,
     /// The registry settings are invalid.
     #[error(transparent)]
     Registry(#[from] RegistryError),
-    /// The root supervisor gave up (restart intensity exceeded at the top).
+    /// The root supervisor gave up (restart intensity exceeded at the top),
+    /// or ended with a failure.
     #[error("the root supervisor failed: {reason}")]
     RootFailed {
         /// Why.
@@ -58,24 +94,46 @@ pub enum RuntimeError {
     },
 }
 
+/// A service that failed while the shutdown stopped it (its stop hook
+/// returned an error or panicked).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct StopFailure {
+    /// The service.
+    pub service: String,
+    /// How its stop failed.
+    pub reason: String,
+}
+
 /// How a shutdown went.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ShutdownReport {
-    /// Services killed at their shutdown timeout (stop hooks may not have run).
+    /// Services this shutdown killed at their shutdown timeout (their stop
+    /// hooks may not have run). Kills during earlier restarts are not listed.
     pub killed: Vec<String>,
+    /// Services whose stop failed during this shutdown.
+    pub failures: Vec<StopFailure>,
     /// True when the global deadline passed and the rest of the tree was killed.
     pub deadline_exceeded: bool,
+    /// True when a second signal ended the shutdown at once.
+    pub forced: bool,
 }
 
 /// Runtime settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct RuntimeConfig {
     /// Registry settings.
     pub registry: RegistryConfig,
     /// The whole shutdown must finish within this. Default 30 s.
     #[serde(with = "crate::serde_duration")]
     pub shutdown_deadline: Duration,
+    /// Catch Ctrl-C and SIGTERM from the moment the runtime starts: the
+    /// first shuts the tree down, a second ends it at once. Default true;
+    /// turn it off when the application handles signals itself (then
+    /// [`Runtime::run_until_signal`] listens only while it runs).
+    pub handle_signals: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -83,6 +141,122 @@ impl Default for RuntimeConfig {
         RuntimeConfig {
             registry: RegistryConfig::default(),
             shutdown_deadline: DEFAULT_SHUTDOWN_DEADLINE,
+            handle_signals: true,
+        }
+    }
+}
+
+/// What a shutdown collects from the supervisors while it runs.
+#[derive(Debug, Default)]
+pub(crate) struct ShutdownLog {
+    active: AtomicBool,
+    killed: Mutex<Vec<String>>,
+    failures: Mutex<Vec<StopFailure>>,
+}
+
+impl ShutdownLog {
+    /// A child was killed at its shutdown timeout.
+    pub fn killed(&self, service: &str) {
+        if self.active.load(Ordering::Acquire) {
+            self.killed.lock().push(service.to_string());
+        }
+    }
+
+    /// A child's stop failed.
+    pub fn failed(&self, service: &str, reason: String) {
+        if self.active.load(Ordering::Acquire) {
+            self.failures.lock().push(StopFailure {
+                service: service.to_string(),
+                reason,
+            });
+        }
+    }
+}
+
+const RUNNING: u8 = 0;
+const STOPPING: u8 = 1;
+const FORCED: u8 = 2;
+
+/// The part of a runtime its signal listener shares.
+struct Inner {
+    root_name: String,
+    root: Mutex<Option<Incarnation>>,
+    exit: Arc<ExitCell>,
+    registry: Registry,
+    directory: Directory,
+    log: Arc<ShutdownLog>,
+    config: RuntimeConfig,
+    /// RUNNING, STOPPING (a shutdown began) or FORCED (a second signal).
+    stage: AtomicU8,
+    /// A shutdown was asked for (by a signal): wakes a start in progress.
+    stop_asked: Notify,
+}
+
+impl Inner {
+    /// Begins a graceful shutdown: asks the root to stop. Idempotent.
+    fn begin_shutdown(&self) {
+        self.log.active.store(true, Ordering::Release);
+        let _ = self
+            .stage
+            .compare_exchange(RUNNING, STOPPING, Ordering::AcqRel, Ordering::Acquire);
+        if let Some(root) = self.root.lock().as_mut() {
+            root.request_stop();
+        }
+        self.stop_asked.notify_waiters();
+    }
+
+    /// Ends the tree at once.
+    fn force(&self) {
+        self.stage.store(FORCED, Ordering::Release);
+        if let Some(root) = self.root.lock().as_ref() {
+            root.kill();
+        }
+        self.stop_asked.notify_waiters();
+    }
+
+    fn forced(&self) -> bool {
+        self.stage.load(Ordering::Acquire) == FORCED
+    }
+
+    fn stopping(&self) -> bool {
+        self.stage.load(Ordering::Acquire) != RUNNING
+    }
+
+    /// Waits for the root to end, within the deadline (then kills it),
+    /// logging what the shutdown waits for. Returns whether the deadline
+    /// passed.
+    async fn await_end(&self) -> bool {
+        let deadline = tokio::time::sleep(self.config.shutdown_deadline);
+        tokio::pin!(deadline);
+        let mut exited = Box::pin(self.exit.clone().wait());
+        let mut log_at = tokio::time::interval(WAITING_LOG_EVERY);
+        log_at.tick().await;
+        loop {
+            tokio::select! {
+                _ = &mut exited => return false,
+                _ = &mut deadline => break,
+                _ = log_at.tick() => self.log_waiting(),
+            }
+        }
+        tracing::error!(deadline = ?self.config.shutdown_deadline, "shutdown deadline passed; killing the tree");
+        if let Some(root) = self.root.lock().as_ref() {
+            root.kill();
+        }
+        exited.await;
+        true
+    }
+
+    fn log_waiting(&self) {
+        let waiting: Vec<String> = self
+            .registry
+            .snapshot()
+            .services
+            .into_iter()
+            .filter(|r| r.status == Status::Stopping && r.kind == NodeKind::Service)
+            .map(|r| r.name)
+            .collect();
+        if !waiting.is_empty() {
+            tracing::warn!(waiting = %waiting.join(", "), "shutdown is waiting for services to stop");
         }
     }
 }
@@ -90,13 +264,7 @@ impl Default for RuntimeConfig {
 /// A started supervision tree. Dropping it without [`shutdown`](Self::shutdown)
 /// kills the tree at once.
 pub struct Runtime {
-    root_name: String,
-    root: Mutex<Option<Incarnation>>,
-    exit: Arc<ExitCell>,
-    registry: Registry,
-    directory: Directory,
-    killed: Arc<Mutex<Vec<String>>>,
-    config: RuntimeConfig,
+    inner: Arc<Inner>,
 }
 
 impl Runtime {
@@ -116,7 +284,7 @@ impl Runtime {
         }
         let registry = Registry::start(config.registry)?;
         let directory = Directory::default();
-        let killed = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::new(ShutdownLog::default());
         let first_failure = Arc::new(Mutex::new(None));
         let root_name = tree.name().to_string();
         let env = StartEnv {
@@ -126,7 +294,7 @@ impl Runtime {
             restarts: 0,
             registry: registry.clone(),
             directory: directory.clone(),
-            killed: killed.clone(),
+            shutdown_log: log.clone(),
             first_failure: first_failure.clone(),
             exits: None,
             hooks: None,
@@ -140,35 +308,72 @@ impl Runtime {
         let mut root = Starter::start(&SupervisorStarter { spec: tree }, &env);
         let started = root.started.take();
         let exit = root.exit.clone();
-        let ok = match started {
-            Some(rx) => rx.await.is_ok(),
-            None => false,
+        let inner = Arc::new(Inner {
+            root_name: root_name.clone(),
+            root: Mutex::new(Some(root)),
+            exit: exit.clone(),
+            registry: registry.clone(),
+            directory: directory.clone(),
+            log,
+            config,
+            stage: AtomicU8::new(RUNNING),
+            stop_asked: Notify::new(),
+        });
+        if config.handle_signals {
+            actix_rt::spawn(listen_for_signals(Arc::downgrade(&inner)));
+        }
+        // However the tree ends, nobody waits on its handles any more.
+        {
+            let directory = directory.clone();
+            let exit = exit.clone();
+            actix_rt::spawn(async move {
+                exit.wait().await;
+                directory.close_all();
+            });
+        }
+        let interrupted = {
+            let asked = inner.stop_asked.notified();
+            tokio::pin!(asked);
+            asked.as_mut().enable();
+            let started = async {
+                match started {
+                    Some(rx) => rx.await.is_ok(),
+                    None => false,
+                }
+            };
+            tokio::select! {
+                ok = started => if ok { None } else { Some(false) },
+                _ = asked => Some(true),
+            }
         };
-        if !ok {
-            let reason = root.exited().await;
+        if let Some(by_signal) = interrupted {
+            let reason = if by_signal {
+                inner.await_end().await;
+                None
+            } else {
+                Some(exit.clone().wait().await)
+            };
             registry.clear();
             directory.close_all();
             registry.stop();
-            let failure = first_failure.lock().take().unwrap_or_else(|| StartFailure {
-                child: root_name.clone(),
-                reason: reason.to_string(),
+            return Err(match reason {
+                None => RuntimeError::Interrupted,
+                Some(reason) => {
+                    RuntimeError::Start(first_failure.lock().take().unwrap_or_else(|| {
+                        StartFailure {
+                            child: root_name.clone(),
+                            reason: reason.to_string(),
+                        }
+                    }))
+                }
             });
-            return Err(RuntimeError::Start(failure));
         }
-        Ok(Runtime {
-            root_name,
-            root: Mutex::new(Some(root)),
-            exit,
-            registry,
-            directory,
-            killed,
-            config,
-        })
+        Ok(Runtime { inner })
     }
 
     /// A typed handle to the service `name`; it stays valid across restarts.
     pub fn service<A: Actor>(&self, name: &str) -> Result<ServiceRef<A>, LookupError> {
-        let slot = self.directory.lookup::<A>(name)?;
+        let slot = self.inner.directory.lookup::<A>(name)?;
         Ok(ServiceRef::new(name, &slot))
     }
 
@@ -179,41 +384,50 @@ impl Runtime {
 
     /// The root supervisor.
     pub fn root(&self) -> SupervisorRef {
-        match self.supervisor(&self.root_name) {
+        let name = &self.inner.root_name;
+        match self.supervisor(name) {
             Ok(s) => s,
             Err(_) => {
-                let slot =
-                    self.directory
-                        .slot::<Supervisor>(&self.root_name, &self.root_name, None);
-                SupervisorRef::new(ServiceRef::new(&self.root_name, &slot))
+                let slot = self.inner.directory.slot::<Supervisor>(name, name, None);
+                SupervisorRef::new(ServiceRef::new(name, &slot))
             }
         }
     }
 
     /// The health registry.
     pub fn registry(&self) -> &Registry {
-        &self.registry
+        &self.inner.registry
     }
 
     /// A snapshot of every service's health, with the overall status.
     pub fn health(&self) -> HealthSnapshot {
-        self.registry.snapshot()
+        self.inner.registry.snapshot()
     }
 
-    /// Whether the root supervisor is still running.
+    /// Whether the root supervisor is still running (and no shutdown began).
     pub fn is_running(&self) -> bool {
-        self.exit.reason().is_none() && self.root.lock().is_some()
+        self.inner.exit.reason().is_none() && !self.inner.stopping()
     }
 
-    /// Waits until the tree ends by itself: `Ok` after an auto-shutdown,
-    /// [`RuntimeError::RootFailed`] when the root supervisor gave up.
+    /// Waits until the tree ends: `Ok` after an auto-shutdown or a shutdown
+    /// a signal began, [`RuntimeError::RootFailed`] when the root supervisor
+    /// gave up or failed.
     pub async fn wait(&self) -> Result<(), RuntimeError> {
-        root_outcome(self.exit.clone().wait().await)
+        let reason = self.inner.exit.clone().wait().await;
+        if self.inner.stopping() {
+            return Ok(());
+        }
+        root_outcome(reason)
     }
 
-    /// Runs until Ctrl-C, SIGTERM or the tree ending by itself, then shuts
-    /// down.
+    /// Runs until the tree ends — by a signal (Ctrl-C, SIGTERM) or by
+    /// itself — then finishes the shutdown and reports it.
     pub async fn run_until_signal(self) -> Result<ShutdownReport, RuntimeError> {
+        if self.inner.config.handle_signals {
+            let ended = self.wait().await;
+            let report = self.shutdown().await;
+            return ended.and(report);
+        }
         tokio::select! {
             _ = shutdown_signal() => {
                 tracing::info!("shutdown signal received");
@@ -229,35 +443,28 @@ impl Runtime {
     /// Stops the tree in reverse start order within the shutdown deadline
     /// (services past it are killed), then frees every name.
     pub async fn shutdown(self) -> Result<ShutdownReport, RuntimeError> {
-        let root = self.root.lock().take();
+        let inner = &self.inner;
+        let already = inner.exit.reason();
+        let outcome = match &already {
+            Some(reason) if !inner.stopping() => root_outcome(reason.clone()),
+            _ => Ok(()),
+        };
         let mut deadline_exceeded = false;
-        let mut outcome = Ok(());
-        if let Some(mut root) = root {
-            let already = root.exit.reason();
-            match already {
-                Some(reason) => outcome = root_outcome(reason),
-                None => {
-                    root.request_stop();
-                    let mut exited = Box::pin(root.exited());
-                    if tokio::time::timeout(self.config.shutdown_deadline, &mut exited)
-                        .await
-                        .is_err()
-                    {
-                        tracing::error!(deadline = ?self.config.shutdown_deadline, "shutdown deadline passed; killing the tree");
-                        deadline_exceeded = true;
-                        root.kill();
-                        exited.await;
-                    }
-                }
-            }
+        if already.is_none() {
+            inner.begin_shutdown();
+            deadline_exceeded = inner.await_end().await;
         }
-        self.registry.clear();
-        self.directory.close_all();
-        self.registry.stop();
-        let killed = std::mem::take(&mut *self.killed.lock());
+        inner.root.lock().take();
+        inner.registry.clear();
+        inner.directory.close_all();
+        inner.registry.stop();
+        let killed = std::mem::take(&mut *inner.log.killed.lock());
+        let failures = std::mem::take(&mut *inner.log.failures.lock());
         outcome.map(|()| ShutdownReport {
             killed,
+            failures,
             deadline_exceeded,
+            forced: inner.forced(),
         })
     }
 }
@@ -265,7 +472,7 @@ impl Runtime {
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runtime")
-            .field("root", &self.root_name)
+            .field("root", &self.inner.root_name)
             .finish()
     }
 }
@@ -276,6 +483,28 @@ fn root_outcome(reason: ExitReason) -> Result<(), RuntimeError> {
         other => Err(RuntimeError::RootFailed {
             reason: other.failure().unwrap_or_else(|| other.to_string()),
         }),
+    }
+}
+
+/// The first signal begins a graceful shutdown, a second ends it at once.
+async fn listen_for_signals(runtime: std::sync::Weak<Inner>) {
+    shutdown_signal().await;
+    let Some(inner) = runtime.upgrade() else {
+        return;
+    };
+    if inner.exit.reason().is_some() {
+        return;
+    }
+    tracing::info!("shutdown signal received; stopping the tree (a second signal ends it at once)");
+    inner.begin_shutdown();
+    drop(inner);
+    shutdown_signal().await;
+    let Some(inner) = runtime.upgrade() else {
+        return;
+    };
+    if inner.exit.reason().is_none() {
+        tracing::warn!("second shutdown signal: ending the tree now");
+        inner.force();
     }
 }
 

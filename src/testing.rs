@@ -32,6 +32,38 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
+/// Runs `test` in an actix system on a runtime whose clock is paused from
+/// the start: sleeps, timeouts and backoffs take no real time, and each
+/// auto-advanced sleep lasts exactly as long as asked. (Calling
+/// `tokio::time::pause()` inside `#[actix_rt::test]` pauses a clock that has
+/// already run, so every auto-advanced sleep overshoots to the next
+/// millisecond.) Needs the `test-util` feature.
+///
+/// In a test, `#[test] fn ...() { servitor::testing::run_paused(async { ... }) }`:
+///
+/// ```
+/// use std::time::Duration;
+/// use tokio::time::Instant;
+///
+/// servitor::testing::run_paused(async {
+///     let start = Instant::now();
+///     tokio::time::sleep(Duration::from_millis(250)).await;
+///     assert_eq!(start.elapsed(), Duration::from_millis(250));
+/// });
+/// ```
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub fn run_paused<F: std::future::Future>(test: F) -> F::Output {
+    actix_rt::System::with_tokio_rt(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .expect("a current-thread tokio runtime for the test")
+    })
+    .block_on(test)
+}
+
 /// The name of the supervisor [`TestTree::start`] puts a single service under.
 pub const TEST_SUPERVISOR: &str = "test";
 
@@ -57,7 +89,17 @@ impl TestTree {
         let spec = tree
             .build()
             .unwrap_or_else(|e| panic!("invalid test tree: {e}"));
-        Self::start_spec(spec, RuntimeConfig::default()).await
+        Self::start_spec(spec, Self::config()).await
+    }
+
+    /// The runtime settings of [`start`](Self::start) and
+    /// [`start_tree`](Self::start_tree): the defaults, but signals are left
+    /// to the test harness.
+    pub fn config() -> RuntimeConfig {
+        RuntimeConfig {
+            handle_signals: false,
+            ..RuntimeConfig::default()
+        }
     }
 
     /// Runs a built tree with the given runtime settings.

@@ -251,11 +251,11 @@ impl<T> BusEngine<T> {
         match error {
             HandlerError::Failed(e) => {
                 sub.failed.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(bus = %sub.bus, subject = %subject, subscription = %sub.id, pattern = %sub.pattern, error = %e, "event handler failed");
+                tracing::warn!(service = %sub.bus, subject = %subject, subscription = %sub.id, pattern = %sub.pattern, error = %e, "event handler failed");
             }
             HandlerError::Panicked(m) => {
                 sub.panicked.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(bus = %sub.bus, subject = %subject, subscription = %sub.id, pattern = %sub.pattern, panic = %m, "event handler panicked");
+                tracing::warn!(service = %sub.bus, subject = %subject, subscription = %sub.id, pattern = %sub.pattern, panic = %m, "event handler panicked");
             }
         }
     }
@@ -431,7 +431,7 @@ impl<T: Clone + Send + Sync + 'static> BusEngine<T> {
         self.dead_letters.fetch_add(1, Ordering::Relaxed);
         let original = event.subject().clone();
         let subject = Subject::trusted(format!("{}.{}", self.config.dead_letter_topic, original));
-        tracing::debug!(bus = %self.name, subject = %original, subscription = %from.id, %reason, "event dead-lettered");
+        tracing::debug!(service = %self.name, subject = %original, subscription = %from.id, %reason, "event dead-lettered");
         let meta = Meta {
             reply_to: None,
             dead_letter: Some(DeadLetter {

@@ -292,7 +292,7 @@ where
         match poll_fn(|cx| queue.poll_take(cx, &mut batch)).await {
             Take::Closed => return,
             Take::Lagged(missed) => {
-                tracing::warn!(bus = %sub.bus, subscription = %sub.id, pattern = %sub.pattern, missed, "async handler lagged: events dropped");
+                tracing::warn!(service = %sub.bus, subscription = %sub.id, pattern = %sub.pattern, missed, "async handler lagged: events dropped");
             }
             Take::Batch => {}
         }

@@ -361,7 +361,7 @@ where
             };
             drop(drained);
         }
-        tracing::debug!(cache = %self.name, "cache stopped for good; entries dropped");
+        tracing::debug!(service = %self.name, "cache stopped for good; entries dropped");
     }
 
     /// One sweep pass, recorded for the health report; returns whether it
@@ -372,7 +372,7 @@ where
         self.last_expired.store(report.expired, Ordering::Relaxed);
         let was_behind = self.behind.swap(report.behind, Ordering::Relaxed);
         if report.behind && !was_behind {
-            tracing::warn!(cache = %self.name, removed = report.expired, "expiry sweep behind");
+            tracing::warn!(service = %self.name, removed = report.expired, "expiry sweep behind");
         }
         report.behind != was_behind
     }

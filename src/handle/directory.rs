@@ -31,7 +31,7 @@ pub(crate) struct Slot<A: Actor> {
 }
 
 impl<A: Actor> Slot<A> {
-    fn new() -> Self {
+    pub fn new() -> Self {
         Slot {
             state: RwLock::new(SlotState::Down),
             changed: Notify::new(),
@@ -131,6 +131,40 @@ impl Directory {
         slot
     }
 
+    /// Takes `slot` (made with its child spec) as the slot of `name`; a slot
+    /// that ended before is opened again (down until its instance is up).
+    pub fn adopt<A: Actor>(
+        &self,
+        name: &str,
+        path: &str,
+        slot: &Arc<Slot<A>>,
+        hooks: Option<&Arc<dyn ChildHooks>>,
+    ) -> Arc<Slot<A>> {
+        if let Some(rec) = self.slots.get(name) {
+            let same = rec.path == path
+                && rec
+                    .slot
+                    .clone()
+                    .as_any()
+                    .downcast::<Slot<A>>()
+                    .is_ok_and(|s| Arc::ptr_eq(&s, slot));
+            if same {
+                return slot.clone();
+            }
+        }
+        slot.down();
+        self.slots.insert(
+            name.to_string(),
+            Record {
+                slot: slot.clone(),
+                type_name: std::any::type_name::<A>(),
+                path: path.to_string(),
+                hooks: hooks.cloned(),
+            },
+        );
+        slot.clone()
+    }
+
     /// The slot of `name` if it holds an `A`.
     pub fn lookup<A: Actor>(&self, name: &str) -> Result<Arc<Slot<A>>, LookupError> {
         let rec = self
@@ -165,6 +199,23 @@ impl Directory {
     /// and their owners hear they are gone for good.
     pub fn remove_subtree(&self, path: &str) {
         self.remove_where(|rec| crate::health::in_subtree(&rec.path, path));
+    }
+
+    /// Marks `name` and everything below it stopped (they ended for good, but
+    /// stay in their supervisor's child list and may be started again by a
+    /// sibling's group restart): handles see `Stopped` until then, and their
+    /// owners hear they are gone.
+    pub fn end_subtree(&self, path: &str) {
+        let mut hooks = Vec::new();
+        for rec in self.slots.iter() {
+            if crate::health::in_subtree(&rec.path, path) {
+                rec.slot.stop();
+                hooks.extend(rec.hooks.clone());
+            }
+        }
+        for h in hooks {
+            h.gone();
+        }
     }
 
     /// Removes every slot (the runtime ended).

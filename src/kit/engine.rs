@@ -365,7 +365,7 @@ impl<E: Engine> Service for Driver<E> {
     fn start(
         &mut self,
         cx: &ServiceContext,
-        ctx: &mut Context<Self>,
+        _ctx: &mut Context<Self>,
     ) -> ResponseActFuture<Self, Result<(), BoxError>> {
         let cx = cx.clone();
         let starting = E::start(self.shared.clone(), cx.clone());

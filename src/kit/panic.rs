@@ -95,3 +95,46 @@ where
     let fut = catch_panic(f)?;
     catch_panic_async(fut).await
 }
+
+/// Routes panics in service code to `tracing` instead of stderr: a panic on
+/// a thread that is running a service instance (its handlers, hooks,
+/// health checks, loops, ticks) is logged as one `error` event with the
+/// service's `service`, `path` and `incarnation` fields, the panic message
+/// and where it happened — no backtrace. Other panics go to the hook that
+/// was installed before. The panic is still caught and handled as a failure
+/// of the instance, as without the hook.
+///
+/// Opt-in, because a panic hook is global to the process; call it once at
+/// start-up (calling it again changes nothing).
+///
+/// ```
+/// servitor::kit::install_panic_hook();
+/// ```
+pub fn install_panic_hook() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let in_service = crate::service::ServiceContext::with_current(|cx| {
+                let Some(cx) = cx else { return false };
+                let message = Panic::from_payload(info.payload());
+                let location = info
+                    .location()
+                    .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()))
+                    .unwrap_or_default();
+                tracing::error!(
+                    service = %cx.name(),
+                    path = %cx.path(),
+                    incarnation = cx.incarnation(),
+                    panic = %message.message(),
+                    %location,
+                    "panic in service code"
+                );
+                true
+            });
+            if !in_service {
+                previous(info);
+            }
+        }));
+    });
+}

@@ -20,6 +20,8 @@ pub(crate) struct Entry {
     pub heartbeat: Instant,
     pub interval: Duration,
     pub started: Option<Instant>,
+    /// When the service ended for good: this is its final record.
+    pub ended: Option<Instant>,
     pub watchers: Vec<mpsc::UnboundedSender<StatusChange>>,
 }
 
@@ -34,6 +36,7 @@ impl Entry {
             heartbeat: Instant::now(),
             interval,
             started: None,
+            ended: None,
             watchers: Vec::new(),
         }
     }
@@ -92,6 +95,7 @@ impl Entry {
     /// Only a service that claims to be running can go silent.
     pub fn watched_for_staleness(&self) -> bool {
         self.started.is_some()
+            && self.ended.is_none()
             && !matches!(
                 self.reported,
                 Status::Stopped

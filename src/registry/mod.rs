@@ -11,6 +11,13 @@
 //! Status transitions can be watched: a watcher first gets the current status,
 //! then every change, in order (as gRPC's health `Watch`).
 //!
+//! A service that ends for good by itself (a temporary or transient child
+//! that finished or failed and is not restarted) leaves a final record — its
+//! last status, reason and details — for
+//! [`retain_ended_for`](RegistryConfig::retain_ended_for), at most
+//! [`retain_ended`](RegistryConfig::retain_ended) of them; its name is free
+//! again at once.
+//!
 //! ```
 //! # #[actix_rt::main] async fn main() {
 //! use servitor::registry::{Registry, RegistryConfig};
@@ -44,27 +51,43 @@ use tokio::time::Instant;
 
 /// Registry settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct RegistryConfig {
     /// A running service whose last heartbeat is older than
-    /// `stale_after × its health interval` is marked stale. Default 3.0.
+    /// `stale_after × its health interval` is marked stale. Above 1.
+    /// Default 3.0.
     pub stale_after: f64,
-    /// How often the registry actor looks for stale entries. Default 1 s.
+    /// How often the registry actor looks for stale entries and prunes
+    /// final records. At least 1 ms. Default 1 s.
     #[serde(with = "crate::serde_duration")]
     pub sweep_interval: Duration,
+    /// The most final records of ended services kept; the oldest go first.
+    /// 0 keeps none. Default 100.
+    pub retain_ended: usize,
+    /// How long a final record of an ended service is kept. Default 10 min.
+    #[serde(with = "crate::serde_duration")]
+    pub retain_ended_for: Duration,
 }
+
+/// The default [`RegistryConfig::retain_ended`]: 100 final records.
+pub const DEFAULT_RETAIN_ENDED: usize = 100;
+/// The default [`RegistryConfig::retain_ended_for`]: 10 minutes.
+pub const DEFAULT_RETAIN_ENDED_FOR: Duration = Duration::from_secs(600);
 
 impl Default for RegistryConfig {
     fn default() -> Self {
         RegistryConfig {
             stale_after: 3.0,
             sweep_interval: Duration::from_secs(1),
+            retain_ended: DEFAULT_RETAIN_ENDED,
+            retain_ended_for: DEFAULT_RETAIN_ENDED_FOR,
         }
     }
 }
 
 /// Errors of registry operations.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RegistryError {
     /// No service of that name is registered.
     #[error("no service named `{0}` is registered")]
@@ -124,10 +147,10 @@ impl Registry {
                 problem: "must be a finite number above 1",
             });
         }
-        if config.sweep_interval.is_zero() {
+        if config.sweep_interval < Duration::from_millis(1) {
             return Err(RegistryError::InvalidConfig {
                 field: "sweep_interval",
-                problem: "must be above zero",
+                problem: "must be at least 1 ms",
             });
         }
         let registry = Registry {
@@ -192,14 +215,11 @@ impl Registry {
             .map(|e| (e.order.clone(), e.report_at(now)))
             .collect();
         ordered.sort_by(|a, b| a.0.cmp(&b.0));
-        let services: Vec<HealthReport> = ordered.into_iter().map(|(_, r)| r).collect();
-        HealthSnapshot {
-            status: crate::status::aggregate(services.iter().map(|r| r.status)),
-            services,
-        }
+        HealthSnapshot::new(ordered.into_iter().map(|(_, r)| r).collect())
     }
 
-    /// The worst status of the node named `name` and everything below it.
+    /// The worst status of the node named `name` and everything below it
+    /// (final records of ended services count only while they show a fault).
     pub fn subtree_status(&self, name: &str) -> Option<Status> {
         let path = self.shared.entries.get(name)?.report.path.clone();
         Some(crate::status::aggregate(
@@ -207,6 +227,7 @@ impl Registry {
                 .entries
                 .iter()
                 .filter(|e| in_subtree(&e.report.path, &path))
+                .filter(|e| e.report.counts_toward_health())
                 .map(|e| e.report.status),
         ))
     }
@@ -254,12 +275,16 @@ impl Registry {
         use dashmap::mapref::entry::Entry as Slot;
         // A restarted node is registered already: no allocation, no change.
         if let Some(e) = self.shared.entries.get(name) {
-            return if e.report.path == path {
-                Ok(())
-            } else {
-                Err(RegistryError::NameTaken(name.to_string()))
-            };
+            if e.ended.is_none() {
+                return if e.report.path == path {
+                    Ok(())
+                } else {
+                    Err(RegistryError::NameTaken(name.to_string()))
+                };
+            }
         }
+        // The final record of an ended service gives way to a new one.
+        self.drop_ended(name);
         // Looked up before the new entry's shard is locked.
         let mut order = path
             .rsplit_once('/')
@@ -317,8 +342,47 @@ impl Registry {
         }
     }
 
+    /// Whether `name` is taken by a live (not ended) entry.
     pub(crate) fn is_registered(&self, name: &str) -> bool {
-        self.shared.entries.contains_key(name)
+        self.shared
+            .entries
+            .get(name)
+            .is_some_and(|e| e.ended.is_none())
+    }
+
+    /// Turns the entries of `path` and below into final records: their last
+    /// status, reason and details stay visible until pruned; their names are
+    /// free.
+    pub(crate) fn retire_subtree(&self, path: &str) {
+        if self.shared.config.retain_ended == 0 {
+            return self.deregister_subtree(path);
+        }
+        let now = Instant::now();
+        let wall = now_ms();
+        for mut e in self.shared.entries.iter_mut() {
+            if in_subtree(&e.report.path, path) && e.ended.is_none() {
+                e.ended = Some(now);
+                e.started = None;
+                e.report.ended_at_ms = Some(wall);
+                e.report.restart_at_ms = None;
+            }
+        }
+    }
+
+    /// Removes the final record of `name`, if it is one.
+    fn drop_ended(&self, name: &str) {
+        let gone = self
+            .shared
+            .entries
+            .remove_if(name, |_, e| e.ended.is_some());
+        drop(gone);
+    }
+
+    /// When the pending restart of `name` is due (unix ms), or none.
+    pub(crate) fn set_restart_at(&self, name: &str, at_ms: Option<u64>) {
+        if let Some(mut e) = self.shared.entries.get_mut(name) {
+            e.report.restart_at_ms = at_ms;
+        }
     }
 
     /// Sets the status of a node. An instance's report is dropped once the
@@ -440,8 +504,10 @@ impl Registry {
         }
     }
 
-    /// Marks running services with an overdue heartbeat as stale.
+    /// Marks running services with an overdue heartbeat as stale, and
+    /// prunes final records past their time or count.
     pub(crate) fn sweep(&self, now: Instant) -> usize {
+        self.prune_ended(now);
         let factor = self.shared.config.stale_after;
         let mut marked = 0;
         let mut all = self.shared.watch_all.lock();
@@ -461,6 +527,30 @@ impl Registry {
             }
         }
         marked
+    }
+}
+
+impl Registry {
+    /// Drops final records older than `retain_ended_for`, then the oldest
+    /// beyond `retain_ended`.
+    fn prune_ended(&self, now: Instant) {
+        let config = self.shared.config;
+        let mut ended: Vec<(Instant, String)> = self
+            .shared
+            .entries
+            .iter()
+            .filter_map(|e| e.ended.map(|at| (at, e.key().clone())))
+            .collect();
+        if ended.is_empty() {
+            return;
+        }
+        ended.sort();
+        let over = ended.len().saturating_sub(config.retain_ended);
+        for (i, (at, name)) in ended.into_iter().enumerate() {
+            if i < over || now.saturating_duration_since(at) >= config.retain_ended_for {
+                self.deregister(&name);
+            }
+        }
     }
 }
 

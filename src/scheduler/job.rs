@@ -272,6 +272,7 @@ impl SchedulerEngine {
                 false
             }
             Err(e) => {
+                tracing::warn!(service = %self.name, job = %ticket.name, consecutive = stats.consecutive_failures + 1, error = %e, "scheduled job failed");
                 stats.failures += 1;
                 stats.consecutive_failures += 1;
                 stats.last_error = Some(e);

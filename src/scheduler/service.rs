@@ -81,7 +81,7 @@ impl Engine for SchedulerEngine {
         let mut degraded = self.degraded.lock();
         if failing != *degraded {
             if let Some(message) = &failing {
-                tracing::warn!(scheduler = %self.name, "{message}");
+                tracing::warn!(service = %self.name, "{message}");
             }
             degraded.clone_from(&failing);
         }

@@ -1,6 +1,7 @@
 //! What a running service knows about itself: its name, its cancellation
 //! signal, and the line to the registry it reports its health on.
 
+use crate::exit::ExitReason;
 use crate::health::Details;
 use crate::registry::{Registry, Reporter};
 use crate::status::Status;
@@ -40,6 +41,9 @@ struct Inner {
     registry: Registry,
     cancel: CancellationToken,
     failure: Mutex<Option<String>>,
+    /// How the incarnation ends, when it says so itself (a supervisor that
+    /// gives up).
+    ending: Mutex<Option<ExitReason>>,
     status: Mutex<Status>,
 }
 
@@ -60,6 +64,7 @@ impl ServiceContext {
                 registry,
                 cancel: CancellationToken::new(),
                 failure: Mutex::new(None),
+                ending: Mutex::new(None),
                 status: Mutex::new(Status::Starting),
             }),
         }
@@ -193,6 +198,15 @@ impl ServiceContext {
         self.inner.failure.lock().clone()
     }
 
+    /// Ends the incarnation with `reason` once its actor stops.
+    pub(crate) fn end_with(&self, reason: ExitReason) {
+        *self.inner.ending.lock() = Some(reason);
+    }
+
+    pub(crate) fn ending(&self) -> Option<ExitReason> {
+        self.inner.ending.lock().clone()
+    }
+
     pub(crate) fn request_stop(&self) {
         self.inner.cancel.cancel();
     }
@@ -214,5 +228,81 @@ impl fmt::Debug for ServiceContext {
             .field("name", &self.inner.name)
             .field("incarnation", &self.inner.incarnation)
             .finish()
+    }
+}
+
+thread_local! {
+    /// The context of the service whose instance this thread is polling.
+    static CURRENT: std::cell::RefCell<Option<ServiceContext>> = const { std::cell::RefCell::new(None) };
+}
+
+impl ServiceContext {
+    /// The context of the service running on this thread right now: inside
+    /// its handlers, hooks, health checks and the futures it spawns on its
+    /// own context; `None` elsewhere. Saves keeping a clone in the actor:
+    ///
+    /// ```
+    /// use servitor::prelude::*;
+    ///
+    /// #[derive(Default)] struct Orders;
+    /// impl Actor for Orders { type Context = Context<Self>; }
+    /// impl Service for Orders {}
+    ///
+    /// #[derive(Message)] #[rtype(result = "()")] struct Placed;
+    ///
+    /// impl Handler<Placed> for Orders {
+    ///     type Result = ();
+    ///     fn handle(&mut self, _: Placed, _: &mut Context<Self>) {
+    ///         if let Some(cx) = ServiceContext::current() {
+    ///             cx.set_detail("last_order", "now");
+    ///         }
+    ///     }
+    /// }
+    /// ```
+    pub fn current() -> Option<ServiceContext> {
+        CURRENT.with(|c| c.borrow().clone())
+    }
+
+    /// Runs `f` with the current service's name and path, if a service is
+    /// running on this thread (without cloning its context).
+    pub(crate) fn with_current<R>(f: impl FnOnce(Option<&ServiceContext>) -> R) -> R {
+        CURRENT.with(|c| f(c.borrow().as_ref()))
+    }
+}
+
+/// Makes `cx` the [current](ServiceContext::current) service while `fut` is
+/// polled (an instance's whole actor context).
+pub(crate) struct InService<F> {
+    cx: ServiceContext,
+    fut: F,
+}
+
+impl<F> InService<F> {
+    pub(crate) fn new(cx: ServiceContext, fut: F) -> Self {
+        InService { cx, fut }
+    }
+}
+
+/// Restores the previous current service, also when the poll panics.
+struct Restore(Option<ServiceContext>);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        CURRENT.with(|c| *c.borrow_mut() = previous);
+    }
+}
+
+impl<F: std::future::Future + Unpin> std::future::Future for InService<F> {
+    type Output = F::Output;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        task: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let this = &mut *self;
+        let previous = CURRENT.with(|c| c.borrow_mut().replace(this.cx.clone()));
+        let _restore = Restore(previous);
+        std::pin::Pin::new(&mut this.fut).poll(task)
     }
 }

@@ -290,6 +290,7 @@ impl<P: Ticker> TickerService<P> {
                 }
             }
             Err(error) => {
+                tracing::warn!(service = %cx.name(), path = %cx.path(), consecutive, %error, "tick failed");
                 if verdict == Some(Verdict::Stop) {
                     cx.fail::<Self>(ctx, format!("tick failed and will not be retried: {error}"));
                     return;

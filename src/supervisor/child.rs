@@ -5,10 +5,11 @@ use super::incarnation::Incarnation;
 use super::spec::{ChildSpec, IncarnationMemo, Restart, SubtreeStarter};
 use crate::exit::ExitReason;
 use crate::handle::AnySlot;
-use crate::health::NodeKind;
+use crate::health::{unix_ms, NodeKind};
 use actix::SpawnHandle;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use std::time::SystemTime;
 use tokio::time::Instant;
 
 /// Where a child is in its life, as [`WhichChildren`](super::WhichChildren) reports it.
@@ -38,14 +39,34 @@ pub struct ChildInfo {
     pub state: ChildState,
     /// Its restart type.
     pub restart: Restart,
-    /// How often it was restarted.
+    /// How often it was restarted since the runtime started — after its own
+    /// exits and as a member of a sibling's group restart, also across
+    /// restarts of this supervisor. The registry's
+    /// [`HealthReport::restarts`](crate::HealthReport::restarts) is the same
+    /// number.
     pub restarts: u32,
+    /// How often the current incarnation of this supervisor restarted it
+    /// (what starts again from 0 when the supervisor itself is restarted).
+    pub restarts_under_current_supervisor: u32,
     /// Which incarnation runs (or ran last); 1 for the first.
     pub incarnation: u64,
     /// The reason of its last abnormal exit.
     pub last_failure: Option<String>,
     /// How its last incarnation ended, if one did.
     pub last_exit: Option<ExitReason>,
+    /// When the running incarnation started, in milliseconds since the Unix
+    /// epoch.
+    pub started_at_ms: Option<u64>,
+    /// How long the running incarnation has been up, in milliseconds.
+    pub uptime_ms: Option<u64>,
+    /// When a pending restart is due (restart backoff), in milliseconds
+    /// since the Unix epoch.
+    pub restart_at_ms: Option<u64>,
+    /// How long until that restart, in milliseconds.
+    pub restart_in_ms: Option<u64>,
+    /// Added at run time (`add_child`) rather than in the supervisor's spec;
+    /// such a child does not outlive the supervisor instance it was added to.
+    pub dynamic: bool,
 }
 
 /// Counts of a supervisor's children, as OTP's `count_children`.
@@ -68,13 +89,20 @@ pub(super) struct Child {
     pub inc: Option<Incarnation>,
     pub slot: Option<Arc<dyn AnySlot>>,
     pub incarnations: u64,
+    /// Cumulative (kept in the tree's memo across supervisor restarts).
     pub restarts: u32,
+    /// Restarts by this supervisor instance.
+    pub local_restarts: u32,
     pub last_failure: Option<String>,
     pub last_exit: Option<ExitReason>,
-    pub started_at: Option<Instant>,
+    pub started_at: Option<(Instant, SystemTime)>,
     pub backoff_step: u32,
     pub timer: Option<SpawnHandle>,
+    /// When the pending restart is due.
+    pub restart_at: Option<(Instant, SystemTime)>,
     pub ended: bool,
+    /// Added at run time, not in the spec.
+    pub dynamic: bool,
 }
 
 impl Child {
@@ -86,33 +114,48 @@ impl Child {
                 memo: memo.clone(),
             });
         }
+        let path = format!("{parent_path}/{}", spec.id);
         Child {
-            path: format!("{parent_path}/{}", spec.id),
+            restarts: memo.restarts(&path),
+            path,
             spec,
             state: ChildState::Stopped,
             inc: None,
             slot: None,
             incarnations: 0,
-            restarts: 0,
+            local_restarts: 0,
             last_failure: None,
             last_exit: None,
             started_at: None,
             backoff_step: 0,
             timer: None,
+            restart_at: None,
             ended: false,
+            dynamic: false,
         }
     }
 
     pub fn info(&self) -> ChildInfo {
+        let now = Instant::now();
         ChildInfo {
             id: self.spec.id.clone(),
             kind: self.spec.kind,
             state: self.state,
             restart: self.spec.restart,
             restarts: self.restarts,
+            restarts_under_current_supervisor: self.local_restarts,
             incarnation: self.incarnations,
             last_failure: self.last_failure.clone(),
             last_exit: self.last_exit.clone(),
+            started_at_ms: self.started_at.map(|(_, wall)| unix_ms(wall)),
+            uptime_ms: self
+                .started_at
+                .map(|(at, _)| now.saturating_duration_since(at).as_millis() as u64),
+            restart_at_ms: self.restart_at.map(|(_, wall)| unix_ms(wall)),
+            restart_in_ms: self
+                .restart_at
+                .map(|(at, _)| at.saturating_duration_since(now).as_millis() as u64),
+            dynamic: self.dynamic,
         }
     }
 
@@ -123,7 +166,7 @@ impl Child {
             significant: self.spec.significant,
             live: self.state != ChildState::Stopped,
             ended: self.ended,
-            started_at: self.started_at,
+            started_at: self.started_at.map(|(at, _)| at),
             backoff_step: self.backoff_step,
         }
     }

@@ -126,13 +126,14 @@ pub(crate) fn restart_wanted(restart: Restart, reason: &ExitReason) -> bool {
     }
 }
 
-/// The children that restart with `exited`, in start order.
+/// The children that restart with `exited`, in start order: as in OTP,
+/// every child in the strategy's range, also one that is not running (a
+/// transient child that finished is started again with the others).
 pub(crate) fn restart_group(strategy: Strategy, children: &[Facts], exited: usize) -> Vec<usize> {
-    let member = |i: &usize| children[*i].live || *i == exited;
     match strategy {
         Strategy::OneForOne => vec![exited],
-        Strategy::OneForAll => (0..children.len()).filter(member).collect(),
-        Strategy::RestForOne => (exited..children.len()).filter(member).collect(),
+        Strategy::OneForAll => (0..children.len()).collect(),
+        Strategy::RestForOne => (exited..children.len()).collect(),
     }
 }
 
@@ -214,11 +215,13 @@ mod tests {
             Killed,
             Failed("x".into()),
             Panicked("y".into()),
+            // A supervisor that gave up ends like a shutdown (OTP).
+            GaveUp("z".into()),
         ];
         let table = [
-            (Permanent, [true, true, true, true, true]),
-            (Transient, [false, false, false, true, true]),
-            (Temporary, [false, false, false, false, false]),
+            (Permanent, [true, true, true, true, true, true]),
+            (Transient, [false, false, false, true, true, false]),
+            (Temporary, [false, false, false, false, false, false]),
         ];
         for (restart, expected) in table {
             for (reason, want) in reasons.iter().zip(expected) {
@@ -234,10 +237,13 @@ mod tests {
     #[test]
     fn strategies_pick_the_group_in_start_order() {
         let mut kids = vec![child(Restart::Permanent); 4];
+        // A transient child that finished is restarted with the group, as in OTP.
+        kids[1].restart = Restart::Transient;
         kids[1].live = false;
+        kids[1].ended = true;
         let table = [
             (Strategy::OneForOne, vec![2]),
-            (Strategy::OneForAll, vec![0, 2, 3]),
+            (Strategy::OneForAll, vec![0, 1, 2, 3]),
             (Strategy::RestForOne, vec![2, 3]),
         ];
         for (strategy, group) in table {

@@ -52,8 +52,8 @@ pub(crate) struct StartEnv {
     pub restarts: u32,
     pub registry: Registry,
     pub directory: Directory,
-    /// Names of the services killed at their shutdown timeout.
-    pub killed: Arc<Mutex<Vec<String>>>,
+    /// What the runtime's shutdown collects (kills, failed stops).
+    pub shutdown_log: Arc<crate::runtime::ShutdownLog>,
     /// The first child of the tree that failed to start (the deepest one).
     pub first_failure: Arc<Mutex<Option<super::StartFailure>>>,
     /// Where the instance announces its end (its supervisor's exit stream).
@@ -180,10 +180,16 @@ impl Drop for ExitGuard {
 pub(crate) fn spawn_service<A: Service>(
     make: Arc<dyn Fn() -> A + Send + Sync>,
     env: &StartEnv,
+    preset: Option<&Arc<Slot<A>>>,
 ) -> Incarnation {
-    let slot: Arc<Slot<A>> = env
-        .directory
-        .slot::<A>(&env.name, &env.path, env.hooks.as_ref());
+    let slot: Arc<Slot<A>> = match preset {
+        Some(slot) => env
+            .directory
+            .adopt(&env.name, &env.path, slot, env.hooks.as_ref()),
+        None => env
+            .directory
+            .slot::<A>(&env.name, &env.path, env.hooks.as_ref()),
+    };
     let cx = ServiceContext::new(
         &env.name,
         &env.path,
@@ -207,7 +213,12 @@ pub(crate) fn spawn_service<A: Service>(
             (tx, notice)
         }),
     };
-    let span = tracing::info_span!("service", name = %env.name, incarnation = env.incarnation);
+    let span = tracing::info_span!(
+        "service",
+        name = %env.name,
+        path = %env.path,
+        incarnation = env.incarnation
+    );
     let task = {
         let cx = cx.clone();
         let slot = slot.clone();
@@ -255,20 +266,24 @@ async fn run<A: Service>(
         interval,
         beats,
     ));
-    let mut running = Box::pin(catch_panic_async(ctx.into_future(actor)));
+    let mut running = Box::pin(catch_panic_async(crate::service::InService::new(
+        cx.clone(),
+        ctx.into_future(actor),
+    )));
     let outcome = (&mut running).await;
     // Dropping an actix context polls it once more; keep a second panic there
     // from escaping.
     let _ = catch_panic(move || drop(running));
     match outcome {
         Err(panic) => {
-            tracing::error!(panic = %panic.message(), "service panicked");
+            tracing::error!(service = %cx.name(), path = %cx.path(), incarnation = cx.incarnation(), panic = %panic.message(), "service panicked");
             ExitReason::Panicked(panic.into_message())
         }
-        Ok(()) => match cx.failure() {
-            Some(reason) => ExitReason::Failed(reason),
-            None if !cx.is_running() => ExitReason::Shutdown,
-            None => ExitReason::Normal,
+        Ok(()) => match (cx.ending(), cx.failure()) {
+            (Some(ending), _) => ending,
+            (None, Some(reason)) => ExitReason::Failed(reason),
+            (None, None) if !cx.is_running() => ExitReason::Shutdown,
+            (None, None) => ExitReason::Normal,
         },
     }
 }
@@ -289,7 +304,7 @@ fn lifecycle<A: Service>(
         .map(
             move |result, act: &mut A, ctx: &mut Context<A>| match result {
                 Err(e) => {
-                    tracing::warn!(error = %e, "start hook failed");
+                    tracing::warn!(service = %cx.name(), path = %cx.path(), error = %e, "start hook failed");
                     cx.record_failure(format!("start failed: {e}"));
                     ActorContext::stop(ctx);
                 }

@@ -95,8 +95,9 @@ impl Handler<AddChild> for Supervisor {
             return AtomicResponse::new(Box::pin(ready(Err(e))));
         }
         let id = spec.id.clone();
-        self.children
-            .push(Child::new(spec, &self.env.path, &self.memo));
+        let mut child = Child::new(spec, &self.env.path, &self.memo);
+        child.dynamic = true;
+        self.children.push(child);
         self.reindex();
         let i = self.children.len() - 1;
         let starting = self.launch(i);

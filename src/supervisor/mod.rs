@@ -168,10 +168,17 @@ impl Supervisor {
 
 impl Drop for Supervisor {
     fn drop(&mut self) {
-        // A supervisor that ends in any way (even killed) takes its children with it.
+        // A supervisor that ends in any way (even killed) takes its children
+        // with it; those added at run time are gone for good (a new instance
+        // has only its spec's children, as in OTP), so their names are free.
         for c in &mut self.children {
             if let Some(inc) = c.inc.take() {
                 inc.kill();
+            }
+            if c.dynamic {
+                self.env.registry.deregister_subtree(&c.path);
+                self.env.directory.remove_subtree(&c.path);
+                self.memo.forget_subtree(&c.path);
             }
         }
     }

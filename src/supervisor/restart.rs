@@ -7,11 +7,12 @@ use super::decision::{decide, Decision, Exited, Facts, Policy};
 use super::incarnation::ExitNotice;
 use super::Supervisor;
 use crate::exit::ExitReason;
+use crate::health::unix_ms;
 use crate::registry::Reporter;
 use crate::status::Status;
 use actix::fut::ActorFutureExt;
 use actix::prelude::*;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 /// Retry a restart whose start failed (the supervisor's message to itself,
@@ -67,9 +68,9 @@ impl Supervisor {
         }
         child.last_exit = Some(reason.clone());
         if reason.is_abnormal() {
-            tracing::warn!(child = %notice.id, %reason, "child exited abnormally");
+            tracing::warn!(service = %notice.id, path = %child.path, %reason, "service exited abnormally");
         } else {
-            tracing::info!(child = %notice.id, %reason, "child exited");
+            tracing::info!(service = %notice.id, path = %child.path, %reason, "service exited");
         }
         let id = notice.id.to_string();
         self.do_restart(&id, reason, ctx);
@@ -89,6 +90,8 @@ impl Supervisor {
     fn do_restart(&mut self, id: &str, reason: ExitReason, ctx: &mut Context<Self>) {
         let Some(i) = self.index(id) else { return };
         let facts: Vec<Facts> = self.children.iter().map(|c| c.facts()).collect();
+        // The decision had how long it ran; from here on it is not running.
+        self.children[i].started_at = None;
         let exit = Exited {
             index: i,
             id,
@@ -106,7 +109,18 @@ impl Supervisor {
             Decision::Ended { remove, shut_down } => {
                 self.end_child(id, &reason, remove, shut_down, ctx)
             }
-            Decision::GiveUp { reason } => self.give_up(reason, ctx),
+            Decision::GiveUp { reason: why } => {
+                // The child whose exit tipped the window shows why it is down.
+                self.env.registry.set_status(
+                    id,
+                    Reporter::Supervisor,
+                    Status::Failed,
+                    Some(format!(
+                        "not restarted, its supervisor gave up; exited: {reason}"
+                    )),
+                );
+                self.give_up(why, ctx)
+            }
             Decision::Restart {
                 group,
                 delay,
@@ -135,16 +149,16 @@ impl Supervisor {
     ) {
         let Some(i) = self.index(id) else { return };
         let registry = self.env.registry.clone();
-        let child = &mut self.children[i];
-        child.restarts += 1;
-        registry.record_restart(id, child.restarts, child.last_failure.clone());
-        child.state = ChildState::Restarting;
+        self.count_restart(i, delay);
+        self.children[i].state = ChildState::Restarting;
         let message = if delay.is_zero() {
             format!("restarting after: {reason}")
         } else {
             format!("restarting in {} ms after: {reason}", delay.as_millis())
         };
         registry.set_status(id, Reporter::Supervisor, Status::Error, Some(message));
+        let path = self.children[i].path.clone();
+        tracing::info!(service = %id, path = %path, delay_ms = delay.as_millis() as u64, %reason, "restarting service");
 
         // Siblings go down in reverse start order, each fully before the next.
         let siblings: Vec<String> = group.iter().rev().filter(|s| *s != id).cloned().collect();
@@ -159,6 +173,9 @@ impl Supervisor {
                     act.children.remove(k);
                     act.reindex();
                     continue;
+                }
+                if *sid != id {
+                    act.count_restart(k, delay);
                 }
                 act.children[k].state = ChildState::Restarting;
                 to_start.push(sid.clone());
@@ -187,6 +204,25 @@ impl Supervisor {
         }));
     }
 
+    /// Counts a restart of child `i` (the one that exited, or a member of its
+    /// group), due after `delay`.
+    fn count_restart(&mut self, i: usize, delay: Duration) {
+        let registry = self.env.registry.clone();
+        let child = &mut self.children[i];
+        child.restarts = self.memo.count_restart(&child.path);
+        child.local_restarts = child.local_restarts.saturating_add(1);
+        registry.record_restart(&child.spec.id, child.restarts, child.last_failure.clone());
+        if !delay.is_zero() {
+            let now = (Instant::now(), SystemTime::now());
+            let at = (
+                now.0.checked_add(delay).unwrap_or(now.0),
+                now.1.checked_add(delay).unwrap_or(now.1),
+            );
+            child.restart_at = Some(at);
+            registry.set_restart_at(&child.spec.id, Some(unix_ms(at.1)));
+        }
+    }
+
     /// Starts those of `ids` still waiting to be restarted.
     fn start_restarting(&mut self, ids: Vec<String>, ctx: &mut Context<Self>) {
         let ids: Vec<String> = ids
@@ -211,31 +247,41 @@ impl Supervisor {
     ) {
         let Some(i) = self.index(id) else { return };
         self.children[i].ended = true;
-        let status = if reason.is_abnormal() {
-            Status::Failed
-        } else {
-            Status::Stopped
+        let (status, message) = match reason.failure() {
+            Some(failure) => (Status::Failed, format!("ended: {failure}")),
+            None => (Status::Stopped, format!("ended: {reason}")),
         };
         self.env
             .registry
-            .set_status(id, Reporter::Supervisor, status, reason.failure());
-        self.forget(id);
+            .set_status(id, Reporter::Supervisor, status, Some(message));
+        let path = self.children[i].path.clone();
+        tracing::info!(service = %id, path = %path, %reason, "service ended and is not restarted");
+        // A final record stays in the registry for a while; the handles see
+        // the service stopped.
+        self.env.registry.retire_subtree(&path);
         if remove {
+            self.env.directory.remove_subtree(&path);
+            self.memo.forget_subtree(&path);
             self.children.remove(i);
             self.reindex();
+        } else {
+            // Still in the child list: a sibling's group restart starts it again.
+            self.env.directory.end_subtree(&path);
         }
         if shut_down {
-            tracing::info!(supervisor = %self.name, child = %id, "significant child ended: shutting down");
+            tracing::info!(service = %self.name, path = %self.env.path, child = %id, "significant child ended: shutting down");
             self.stop_all_and_end(ctx);
         }
     }
 
-    /// Restart intensity exceeded: stop everything and fail.
+    /// Restart intensity exceeded: stop everything and end. As in OTP the
+    /// supervisor ends as if shut down (its parent restarts it only if it is
+    /// permanent), while its health shows it failed with the reason.
     fn give_up(&mut self, why: String, ctx: &mut Context<Self>) {
-        tracing::error!(supervisor = %self.name, reason = %why, "giving up");
+        tracing::error!(service = %self.name, path = %self.env.path, reason = %why, "supervisor gives up");
         if let Some(cx) = &self.cx {
-            cx.report(Status::Failed, Some(why.clone()));
-            cx.record_failure(why);
+            cx.report(Status::Failed, Some(format!("gave up: {why}")));
+            cx.end_with(ExitReason::GaveUp(why));
         }
         self.stop_all_and_end(ctx);
     }

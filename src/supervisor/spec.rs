@@ -4,6 +4,7 @@
 use super::builder::{SupervisorBuilder, SupervisorSpec};
 use super::incarnation::{spawn_service, Incarnation, StartEnv};
 use super::validate::BuildError;
+use crate::handle::{ServiceRef, Slot};
 use crate::health::{in_subtree, NodeKind};
 use crate::kit::ConfigError;
 use crate::service::routine::RoutineService;
@@ -66,13 +67,15 @@ pub(crate) trait Starter: Send + Sync + 'static {
     }
 }
 
-struct ServiceStarter<A> {
+struct ServiceStarter<A: actix::Actor> {
     make: Arc<dyn Fn() -> A + Send + Sync>,
+    /// The handle slot made with the spec (`service_with_handle`).
+    preset: Option<Arc<Slot<A>>>,
 }
 
 impl<A: Service> Starter for ServiceStarter<A> {
     fn start(&self, env: &StartEnv) -> Incarnation {
-        spawn_service(self.make.clone(), env)
+        spawn_service(self.make.clone(), env, self.preset.as_ref())
     }
 }
 
@@ -114,36 +117,74 @@ fn start_supervisor(spec: &SupervisorSpec, env: &StartEnv, memo: IncarnationMemo
     spawn_service::<super::Supervisor>(
         Arc::new(move || super::Supervisor::new(spec.clone(), env2.clone(), memo.clone())),
         env,
+        None,
     )
 }
 
-/// The last incarnation number of every node of one running tree, by path.
+/// What a running tree remembers of each node beyond the life of the
+/// supervisor instance that holds it, by path: its last incarnation number
+/// and how often it was restarted.
 ///
 /// A supervisor's child list lives and dies with the supervisor instance;
 /// this table outlives them, so that when a subtree is restarted its
 /// services continue their numbering instead of starting again at 1 — the
-/// number is what tells an old instance's late reports from the new one's.
+/// number is what tells an old instance's late reports from the new one's —
+/// and their restart counts stay cumulative.
 #[derive(Clone, Default)]
 pub(crate) struct IncarnationMemo {
-    last: Arc<Mutex<HashMap<String, u64, crate::names::NameHash>>>,
+    nodes: Arc<Mutex<HashMap<String, Remembered, crate::names::NameHash>>>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Remembered {
+    incarnation: u64,
+    restarts: u32,
 }
 
 impl IncarnationMemo {
     /// The number of the next incarnation of the node at `path`.
     pub fn next(&self, path: &str) -> u64 {
-        let mut last = self.last.lock();
-        if let Some(n) = last.get_mut(path) {
-            *n += 1;
-            return *n;
+        let mut nodes = self.nodes.lock();
+        if let Some(n) = nodes.get_mut(path) {
+            n.incarnation += 1;
+            return n.incarnation;
         }
-        last.insert(path.to_string(), 1);
+        nodes.insert(
+            path.to_string(),
+            Remembered {
+                incarnation: 1,
+                restarts: 0,
+            },
+        );
         1
+    }
+
+    /// How often the node at `path` was restarted so far.
+    pub fn restarts(&self, path: &str) -> u32 {
+        self.nodes.lock().get(path).map_or(0, |n| n.restarts)
+    }
+
+    /// Makes the restart count of `path` at least `n` (a node started again
+    /// by a new instance of its supervisor was restarted, too); returns it.
+    pub fn restarts_at_least(&self, path: &str, n: u32) -> u32 {
+        let mut nodes = self.nodes.lock();
+        let node = nodes.entry(path.to_string()).or_default();
+        node.restarts = node.restarts.max(n);
+        node.restarts
+    }
+
+    /// Counts one more restart of the node at `path`; returns the total.
+    pub fn count_restart(&self, path: &str) -> u32 {
+        let mut nodes = self.nodes.lock();
+        let n = nodes.entry(path.to_string()).or_default();
+        n.restarts = n.restarts.saturating_add(1);
+        n.restarts
     }
 
     /// Forgets the node at `path` and everything below it (removed for good:
     /// a new child of the same name starts again at 1).
     pub fn forget_subtree(&self, path: &str) {
-        self.last.lock().retain(|p, _| !in_subtree(p, path));
+        self.nodes.lock().retain(|p, _| !in_subtree(p, path));
     }
 }
 
@@ -195,8 +236,54 @@ impl ChildSpec {
             NodeKind::Service,
             Arc::new(ServiceStarter {
                 make: Arc::new(factory),
+                preset: None,
             }),
         )
+    }
+
+    /// A message-handling actor, as [`service`](Self::service), together
+    /// with a typed handle to it that works before the tree starts: hand it
+    /// to the services that call this one when you build the tree. A handle
+    /// of the wrong type is a compile error, not a run-time
+    /// [`LookupError`](crate::LookupError). Calls through it wait (up to its
+    /// bound) until the service is up.
+    ///
+    /// ```
+    /// use servitor::prelude::*;
+    ///
+    /// #[derive(Default)] struct Store;
+    /// impl Actor for Store { type Context = Context<Self>; }
+    /// impl Service for Store {}
+    ///
+    /// struct Api { store: ServiceRef<Store> }
+    /// impl Actor for Api { type Context = Context<Self>; }
+    /// impl Service for Api {}
+    ///
+    /// let (store_spec, store) = ChildSpec::service_with_handle("store", Store::default);
+    /// let tree = Supervisor::builder("app")
+    ///     .child(store_spec)
+    ///     .child(ChildSpec::service("api", move || Api { store: store.clone() }))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = tree;
+    /// ```
+    pub fn service_with_handle<A, F>(id: impl Into<String>, factory: F) -> (Self, ServiceRef<A>)
+    where
+        A: Service,
+        F: Fn() -> A + Send + Sync + 'static,
+    {
+        let id = id.into();
+        let slot = Arc::new(Slot::new());
+        let handle = ServiceRef::new(&id, &slot);
+        let spec = Self::with_starter(
+            id,
+            NodeKind::Service,
+            Arc::new(ServiceStarter {
+                make: Arc::new(factory),
+                preset: Some(slot),
+            }),
+        );
+        (spec, handle)
     }
 
     /// A single-shot job or a loop (see [`Routine`]). A job that returns

@@ -9,6 +9,7 @@ use crate::registry::Reporter;
 use crate::status::Status;
 use actix::fut::{ready, wrap_future, ActorFutureExt};
 use actix::prelude::*;
+use std::time::SystemTime;
 use tokio::time::Instant;
 
 impl Supervisor {
@@ -20,6 +21,14 @@ impl Supervisor {
         let registry = self.env.registry.clone();
         let child = &mut self.children[i];
         child.incarnations = self.memo.next(&child.path);
+        // Every start after the first is a restart, also one by a new
+        // instance of this supervisor.
+        let started_before = u32::try_from(child.incarnations - 1).unwrap_or(u32::MAX);
+        let restarts = self.memo.restarts_at_least(&child.path, started_before);
+        if restarts != child.restarts {
+            child.restarts = restarts;
+            registry.record_restart(&child.spec.id, restarts, child.last_failure.clone());
+        }
         child.state = ChildState::Starting;
         child.ended = false;
         let env = StartEnv {
@@ -65,7 +74,7 @@ impl Supervisor {
             let Err((failed, reason)) = result else {
                 return Box::pin(ready(Ok(())));
             };
-            tracing::warn!(child = %failed, %reason, "child failed to start");
+            tracing::warn!(service = %failed, supervisor = %act.name, %reason, "service failed to start");
             act.env
                 .first_failure
                 .lock()
@@ -113,7 +122,10 @@ impl Supervisor {
         if let Some(i) = self.index(id) {
             let c = &mut self.children[i];
             c.state = ChildState::Running;
-            c.started_at = Some(Instant::now());
+            c.started_at = Some((Instant::now(), SystemTime::now()));
+            if c.restart_at.take().is_some() {
+                self.env.registry.set_restart_at(id, None);
+            }
         }
     }
 
@@ -127,7 +139,7 @@ impl Supervisor {
             let Err((id, reason)) = result else {
                 return Box::pin(ready(()));
             };
-            tracing::warn!(child = %id, %reason, "restarted child failed to start");
+            tracing::warn!(service = %id, supervisor = %act.name, %reason, "restarted service failed to start");
             let pos = ids.iter().position(|x| *x == id).unwrap_or(0);
             let later: Vec<String> = ids[pos + 1..].to_vec();
             Box::pin(act.stop_child(&id, ctx).map(move |(), act, ctx| {

@@ -111,8 +111,8 @@ impl Supervisor {
         registry.mark_down(id);
         let message = match &reason {
             ExitReason::Killed if timed_out => {
-                self.env.killed.lock().push(id.to_string());
-                tracing::warn!(child = %id, "killed at its shutdown timeout; its stop hook may not have run");
+                self.env.shutdown_log.killed(id);
+                tracing::warn!(service = %id, path = %child.path, "killed at its shutdown timeout; its stop hook may not have run");
                 Some("killed at its shutdown timeout; its stop hook may not have run".to_string())
             }
             ExitReason::Killed => Some("killed".to_string()),
@@ -121,6 +121,10 @@ impl Supervisor {
         };
         if let Some(failure) = reason.failure() {
             // A stop hook that panicked or failed is still a failure.
+            if reason.is_abnormal() {
+                tracing::warn!(service = %id, path = %child.path, %reason, "service failed while stopping");
+                self.env.shutdown_log.failed(id, failure.clone());
+            }
             child.last_failure = Some(failure.clone());
             registry.record_failure(id, failure);
         }

@@ -417,7 +417,7 @@ impl TaskEngine {
         st.queues.iter_mut().for_each(VecDeque::clear);
         drop(st);
         self.space.notify_waiters();
-        tracing::debug!(tasks = %self.name, "task service stopped for good");
+        tracing::debug!(service = %self.name, "task service stopped for good");
     }
 
     /// Makes a task final: status, result or error, unique key released,
@@ -536,21 +536,32 @@ impl TaskEngine {
                             && !self.closed.load(Ordering::Acquire)
                         {
                             let delay = policy.delay(rec.attempts);
+                            tracing::info!(service = %self.name, task = %TaskId(id), name = %rec.name, attempt = rec.attempts, delay_ms = delay.as_millis() as u64, error = %message, "task failed; retrying");
                             rec.status = TaskStatus::Pending;
                             rec.error = Some(message);
                             st.stats.retries += 1;
                             return Some(delay);
                         }
+                        tracing::warn!(service = %self.name, task = %TaskId(id), name = %rec.name, attempts = rec.attempts, error = %message, "task dead: retries exhausted");
                         (TaskStatus::Dead, Err(message))
                     }
-                    _ => (TaskStatus::Failed, Err(message)),
+                    _ => {
+                        tracing::warn!(service = %self.name, task = %TaskId(id), name = %rec.name, error = %message, "task failed");
+                        (TaskStatus::Failed, Err(message))
+                    }
                 }
             }
-            Ended::Panicked(m) => (TaskStatus::Failed, Err(format!("panicked: {m}"))),
-            Ended::TimedOut(after) => (
-                TaskStatus::TimedOut,
-                Err(format!("timed out after {after:?}")),
-            ),
+            Ended::Panicked(m) => {
+                tracing::warn!(service = %self.name, task = %TaskId(id), name = %rec.name, panic = %m, "task panicked");
+                (TaskStatus::Failed, Err(format!("panicked: {m}")))
+            }
+            Ended::TimedOut(after) => {
+                tracing::warn!(service = %self.name, task = %TaskId(id), name = %rec.name, after = ?after, "task timed out");
+                (
+                    TaskStatus::TimedOut,
+                    Err(format!("timed out after {after:?}")),
+                )
+            }
             Ended::Cancelled => (TaskStatus::Cancelled, Err("cancelled".to_string())),
         };
         self.finalize(&mut st, id, status, outcome);

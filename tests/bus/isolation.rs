@@ -232,7 +232,7 @@ async fn a_handler_failure_is_logged_with_the_topic() {
     assert!(failed.contains("WARN"), "{failed}");
     assert!(failed.contains("subject=orders.created"), "{failed}");
     assert!(failed.contains("db down"), "{failed}");
-    assert!(failed.contains("bus=events"), "{failed}");
+    assert!(failed.contains("service=events"), "{failed}");
     let panicked = logs.line(&["event handler panicked"]);
     assert!(
         panicked.contains("subject=payments.eu.captured"),

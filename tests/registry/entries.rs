@@ -374,6 +374,7 @@ async fn registry_settings_out_of_range_are_rejected_naming_the_field() {
         let config = RegistryConfig {
             stale_after,
             sweep_interval,
+            ..RegistryConfig::default()
         };
         match Registry::start(config) {
             Err(RegistryError::InvalidConfig { field: f, .. }) => assert_eq!(f, field),

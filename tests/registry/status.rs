@@ -158,3 +158,54 @@ fn a_snapshot_sorts_by_path_and_aggregates_overall_and_per_subtree() {
         Status::Unknown
     );
 }
+
+#[test]
+fn the_table_labels_what_is_what_and_shows_each_supervisors_subtree() {
+    let mut app = HealthReport::new("app", "app", Status::Ok);
+    app.kind = servitor::NodeKind::Supervisor;
+    let mut workers = HealthReport::new("workers", "app/workers", Status::Ok);
+    workers.kind = servitor::NodeKind::Supervisor;
+    let mut ingest = HealthReport::new("ingest", "app/ingest", Status::Ok);
+    ingest.restarts = 2;
+    ingest.uptime_ms = 1_500;
+    ingest.last_failure = Some("panicked: poisoned order".into());
+    let mut writer = HealthReport::new("writer", "app/workers/writer", Status::Error);
+    writer.message = Some("restarting in 200 ms after: panicked: disk".into());
+    writer.last_failure = Some("panicked: disk".into());
+    let mut job = HealthReport::new("import", "app/import", Status::Stopped);
+    job.ended_at_ms = Some(1);
+    job.message = Some("ended: finished normally".into());
+    let snapshot = HealthSnapshot::new(vec![app, ingest, workers, writer, job]);
+    let table = snapshot.table();
+    let line = |name: &str| {
+        table
+            .lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no `{name}` in\n{table}"))
+            .to_string()
+    };
+    // A recovered service: ok, and its last failure labelled as such.
+    let ingest = line("ingest");
+    assert!(
+        ingest.contains(" ok ") && ingest.contains("last failure: panicked: poisoned order"),
+        "{ingest}"
+    );
+    assert!(ingest.contains("1.5s"), "{ingest}");
+    // Supervisors show the worst of their subtree next to their own status.
+    let app = line("app");
+    assert!(app.contains(" ok ") && app.contains(" error "), "{app}");
+    let workers = line("workers");
+    assert!(workers.contains(" error "), "{workers}");
+    // The message already names the failure: not repeated.
+    assert!(!line("writer").contains("last failure"), "{table}");
+    assert!(line("import").contains("stopped (ended)"), "{table}");
+    assert!(
+        table.ends_with("overall: error (4 services: 1 error)\n"),
+        "{table}"
+    );
+    let healthy = HealthSnapshot::new(vec![
+        HealthReport::new("a", "a", Status::Idle),
+        HealthReport::new("b", "a/b", Status::Busy),
+    ]);
+    assert_eq!(healthy.summary(), "overall: ok (2 services, all healthy)");
+}

@@ -15,6 +15,25 @@ fn starting_outside_an_actix_system_is_a_typed_error() {
     let tree = Supervisor::builder("app").build().unwrap();
     let err = rt.block_on(Runtime::start(tree)).unwrap_err();
     assert_eq!(err, RuntimeError::NoSystem);
+    let advice = err.to_string();
+    assert!(
+        advice.contains("#[actix_rt::main]") && advice.contains("#[tokio::main]"),
+        "{advice}"
+    );
+}
+
+#[test]
+fn under_tokio_main_the_runtime_starts_inside_an_actix_system_on_that_tokio_runtime() {
+    // What the NoSystem error advises.
+    let tree = Supervisor::builder("app").build().unwrap();
+    let started = actix_rt::System::with_tokio_rt(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    })
+    .block_on(async { Runtime::start(tree).await?.shutdown().await });
+    assert!(started.is_ok(), "{started:?}");
 }
 
 #[actix_rt::test]
@@ -62,41 +81,4 @@ async fn the_global_deadline_bounds_a_shutdown_that_would_wait_forever() {
         .await
         .unwrap();
     assert_eq!(journal.count("stuck:stop:1"), 0);
-}
-
-#[actix_rt::test]
-async fn run_until_signal_shuts_down_in_reverse_order_on_sigterm() {
-    use tokio::signal::unix::{signal, SignalKind};
-    // Once a handler is installed, SIGTERM no longer ends the test process.
-    let _keep = signal(SignalKind::terminate()).unwrap();
-    let journal = Journal::new();
-    let tree = Supervisor::builder("app")
-        .child(probe("first", &journal))
-        .child(probe("second", &journal))
-        .build()
-        .unwrap();
-    let app = Runtime::start(tree).await.unwrap();
-    let running = actix_rt::spawn(app.run_until_signal());
-    let pid = std::process::id().to_string();
-    let sent = tokio::time::timeout(Duration::from_secs(10), async {
-        while !running.is_finished() {
-            let _ = std::process::Command::new("kill")
-                .args(["-TERM", &pid])
-                .status();
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await;
-    assert!(sent.is_ok(), "the runtime did not react to SIGTERM");
-    let report = running.await.unwrap().unwrap();
-    assert!(report.killed.is_empty());
-    assert_eq!(
-        crate::support::probes::lifecycle(&journal),
-        [
-            "first:start:1",
-            "second:start:1",
-            "second:stop:1",
-            "first:stop:1"
-        ]
-    );
 }

@@ -4,6 +4,8 @@
 mod support;
 
 mod bad_input;
+#[cfg(feature = "cache")]
+mod ending;
 mod lifecycle;
 mod test_kit;
 mod tracing_spans;

@@ -247,3 +247,23 @@ fn journal_keeps_entries_in_order_and_filters_counts_and_clears_them() {
     clone.clear();
     assert!(journal.entries().is_empty(), "clones share one journal");
 }
+
+#[cfg(feature = "test-util")]
+#[test]
+fn run_paused_sleeps_exactly_as_long_as_asked() {
+    use std::time::Duration;
+    use tokio::time::Instant;
+    servitor::testing::run_paused(async {
+        let start = Instant::now();
+        for ms in [1, 250, 999] {
+            let before = Instant::now();
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            assert_eq!(before.elapsed(), Duration::from_millis(ms));
+        }
+        assert_eq!(start.elapsed(), Duration::from_millis(1250));
+        // An actix system runs: the runtime starts inside it.
+        let tree = servitor::Supervisor::builder("app").build().unwrap();
+        let app = servitor::Runtime::start(tree).await.unwrap();
+        app.shutdown().await.unwrap();
+    });
+}

@@ -4,6 +4,7 @@
 mod support;
 
 mod actors;
+mod ergonomics;
 mod handles;
 mod loops;
 mod panic_isolation;

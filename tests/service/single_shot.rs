@@ -1,6 +1,5 @@
-//! Single-shot jobs: a `Task` (or `RoutineFn`) that runs once and finishes.
+//! Single-shot jobs: a `Routine` (or `RoutineFn`) that runs once and finishes.
 
-use servitor::registry::StatusChange;
 use servitor::runtime::RuntimeError;
 use servitor::testing::{Journal, TestTree};
 use servitor::{BoxError, ChildSpec, LookupError, Routine, RoutineFn, ServiceContext, Status};
@@ -36,43 +35,37 @@ fn job(journal: &Journal, gate: &Arc<Semaphore>, failures: u32) -> ChildSpec {
     })
 }
 
-/// Every change until the watch ends.
-async fn rest_of(mut watch: servitor::registry::StatusWatch) -> Vec<StatusChange> {
-    let mut all = Vec::new();
-    while let Some(c) = tokio::time::timeout(SECOND, watch.next())
-        .await
-        .expect("the watch ended")
-    {
-        all.push(c);
-    }
-    all
-}
-
 #[actix_rt::test]
-async fn a_finished_transient_job_shows_stopped_then_its_name_is_freed() {
+async fn a_finished_transient_job_leaves_a_final_record_and_stays_in_the_child_list() {
     tokio::time::pause();
     let journal = Journal::new();
     let gate = Arc::new(Semaphore::new(0));
     let tree = TestTree::start(job(&journal, &gate, 0).transient())
         .await
         .unwrap();
-    let watch = tree.watch("job");
+    let mut watch = tree.watch("job");
     gate.add_permits(1);
-    let changes = rest_of(watch).await;
-    let last = changes.last().expect("some change");
-    assert_eq!(last.status, Status::Stopped, "{changes:?}");
-    assert_eq!(last.message, None, "a normal finish carries no failure");
-    assert!(
-        changes.iter().all(|c| c.status != Status::Error),
-        "{changes:?}"
-    );
+    let ended = watch.wait_for(Status::Stopped, SECOND).await.unwrap();
+    assert_eq!(ended.message.as_deref(), Some("ended: finished normally"));
 
-    assert!(tree.runtime().registry().get("job").is_none());
-    // Any type: a name still taken would give `WrongType`.
-    assert!(matches!(
-        tree.runtime().service::<servitor::Supervisor>("job"),
-        Err(LookupError::NotFound(_))
-    ));
+    let report = tree.runtime().registry().get("job").unwrap();
+    assert!(report.is_ended(), "{report:?}");
+    assert_eq!(
+        report.last_failure, None,
+        "a normal finish carries no failure"
+    );
+    // A finished job does not make the tree look stopped.
+    assert_eq!(tree.runtime().health().status, Status::Ok);
+    let children = tree.runtime().root().which_children().await.unwrap();
+    assert_eq!(children[0].id, "job");
+    assert_eq!(children[0].state, servitor::supervisor::ChildState::Stopped);
+    // It is still a child, so its id is taken.
+    assert!(tree
+        .runtime()
+        .root()
+        .add_child(job(&journal, &gate, 0))
+        .await
+        .is_err());
     gate.add_permits(10);
     tokio::time::sleep(SECOND).await;
     assert_eq!(journal.entries(), ["job:run:1"], "it ran once");
@@ -87,9 +80,13 @@ async fn a_finished_temporary_job_frees_its_name_for_a_new_child() {
     let tree = TestTree::start(job(&journal, &gate, 0).temporary())
         .await
         .unwrap();
-    let watch = tree.watch("job");
+    let mut watch = tree.watch("job");
     gate.add_permits(1);
-    rest_of(watch).await;
+    watch.wait_for(Status::Stopped, SECOND).await.unwrap();
+    assert!(matches!(
+        tree.runtime().service::<servitor::Supervisor>("job"),
+        Err(LookupError::NotFound(_))
+    ));
     gate.add_permits(1);
     tree.runtime()
         .root()
@@ -118,27 +115,27 @@ async fn an_error_from_run_is_a_failure_with_that_reason_and_a_transient_job_is_
     assert_eq!(report.restarts, 1);
 
     gate.add_permits(1);
-    let changes = rest_of(watch).await;
-    assert_eq!(changes.last().unwrap().status, Status::Stopped);
+    watch.wait_for(Status::Stopped, SECOND).await.unwrap();
     assert_eq!(journal.entries(), ["job:run:1", "job:run:2"]);
     tree.shutdown().await;
 }
 
 #[actix_rt::test]
-async fn a_failed_temporary_job_is_not_restarted_and_shows_failed_before_it_is_freed() {
+async fn a_failed_temporary_job_is_not_restarted_and_its_final_record_shows_the_failure() {
     tokio::time::pause();
     let journal = Journal::new();
     let gate = Arc::new(Semaphore::new(0));
     let tree = TestTree::start(job(&journal, &gate, 1).temporary())
         .await
         .unwrap();
-    let watch = tree.watch("job");
+    let mut watch = tree.watch("job");
     gate.add_permits(5);
-    let changes = rest_of(watch).await;
-    let last = changes.last().unwrap();
-    assert_eq!(last.status, Status::Failed, "{changes:?}");
+    let last = watch.wait_for(Status::Failed, SECOND).await.unwrap();
     assert!(last.message.as_deref().unwrap().contains("disk full"));
-    assert!(tree.runtime().registry().get("job").is_none());
+    let report = tree.runtime().registry().get("job").unwrap();
+    assert!(report.is_ended());
+    // A crashed job leaves a trace in the overall health.
+    assert_eq!(tree.runtime().health().status, Status::Failed);
     tokio::time::sleep(SECOND).await;
     assert_eq!(journal.entries(), ["job:run:1"]);
     tree.shutdown().await;

@@ -2,10 +2,9 @@
 //! supervisor normally (OTP's `auto_shutdown`).
 
 use crate::support::probes::{crash, incarnation, lifecycle, probe, reached, Crash, BOUND};
-use servitor::registry::WaitError;
 use servitor::supervisor::ChildState;
 use servitor::testing::{Journal, TestTree};
-use servitor::{AutoShutdown, Runtime, Status, Supervisor};
+use servitor::{AutoShutdown, Runtime, Supervisor};
 use std::time::Duration;
 
 async fn wait_ended(rt: &Runtime) -> Result<(), servitor::RuntimeError> {
@@ -14,11 +13,9 @@ async fn wait_ended(rt: &Runtime) -> Result<(), servitor::RuntimeError> {
         .expect("the runtime should end by itself")
 }
 
-/// Waits until `name` ended for good (its registry watch ends).
+/// Waits until `name` ended for good (its registry entry is a final record).
 async fn gone(rt: &Runtime, name: &str) {
-    let mut watch = rt.registry().watch(name).unwrap();
-    let end = watch.wait_for(Status::Unknown, BOUND).await.unwrap_err();
-    assert!(matches!(end, WaitError::Ended { .. }), "{end:?}");
+    crate::support::probes::ended(rt.registry(), name).await;
 }
 
 #[actix_rt::test]

@@ -4,7 +4,6 @@
 use crate::support::probes::{
     crash, incarnation, lifecycle_after, probe, reached, Crash, Probe, WhoAreYou,
 };
-use servitor::registry::WaitError;
 use servitor::supervisor::{ChildInfo, ChildState};
 use servitor::testing::{Journal, TestTree};
 use servitor::{CallError, ChildSpec, ExitReason, LookupError, Status, Strategy, Supervisor};
@@ -26,15 +25,10 @@ fn under_root(child: ChildSpec) -> servitor::SupervisorBuilder {
         .child(child)
 }
 
-/// Waits until `name` has ended for good: its registry watch ends once the
-/// supervisor deregisters it.
+/// Waits until `name` has ended for good: its registry entry is a final
+/// record.
 async fn ended_for_good(tree: &TestTree, name: &str) {
-    let mut watch = tree.watch(name);
-    let end = watch
-        .wait_for(Status::Unknown, crate::support::probes::BOUND)
-        .await
-        .unwrap_err();
-    assert!(matches!(end, WaitError::Ended { .. }), "{end:?}");
+    crate::support::probes::ended(tree.runtime().registry(), name).await;
 }
 
 #[actix_rt::test]
@@ -90,7 +84,7 @@ async fn a_transient_child_is_restarted_after_abnormal_exits_only() {
 }
 
 #[actix_rt::test]
-async fn a_temporary_child_is_never_restarted_and_is_forgotten_after_a_crash() {
+async fn a_temporary_child_is_never_restarted_and_leaves_only_a_final_record_after_a_crash() {
     tokio::time::pause();
     let journal = Journal::new();
     let tree = Supervisor::builder("root")
@@ -110,7 +104,11 @@ async fn a_temporary_child_is_never_restarted_and_is_forgotten_after_a_crash() {
         .map(|c| c.id)
         .collect();
     assert_eq!(ids, ["keep"]);
-    assert!(rt.registry().get("tmp").is_none());
+    let record = rt.registry().get("tmp").unwrap();
+    assert!(
+        record.is_ended() && record.status == Status::Failed,
+        "{record:?}"
+    );
     assert_eq!(
         rt.service::<Probe>("tmp").unwrap_err(),
         LookupError::NotFound("tmp".into())
@@ -132,7 +130,11 @@ async fn a_temporary_child_is_never_restarted_after_a_normal_exit_either() {
     ended_for_good(&tree, "tmp").await;
     assert!(rt.root().which_children().await.unwrap().is_empty());
     assert_eq!(rt.root().count_children().await.unwrap().specs, 0);
-    assert!(rt.registry().get("tmp").is_none());
+    let record = rt.registry().get("tmp").unwrap();
+    assert!(
+        record.is_ended() && record.status == Status::Stopped,
+        "{record:?}"
+    );
     assert!(matches!(
         rt.service::<Probe>("tmp"),
         Err(LookupError::NotFound(_))

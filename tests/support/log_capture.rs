@@ -13,9 +13,16 @@ pub struct LogCapture {
 
 impl LogCapture {
     pub fn start() -> Self {
+        Self::start_at(tracing::Level::TRACE)
+    }
+
+    /// Captures only events (and spans) at `level` or more severe, as a
+    /// default production filter would.
+    pub fn start_at(level: tracing::Level) -> Self {
         let buf = Captured::default();
         let subscriber = tracing_subscriber::fmt()
             .with_writer(buf.clone())
+            .with_max_level(level)
             .with_ansi(false)
             .finish();
         let _guard = tracing::subscriber::set_default(subscriber);

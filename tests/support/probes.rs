@@ -20,6 +20,8 @@ pub struct Behaviour {
     pub start_delay: Option<Duration>,
     /// The stop hook takes this long.
     pub stop_delay: Option<Duration>,
+    /// The stop hook of this many next incarnations panics.
+    pub panic_stops: u32,
 }
 
 pub type Control = Arc<Mutex<Behaviour>>;
@@ -103,7 +105,17 @@ impl Service for Probe {
     }
 
     fn stop(&mut self, cx: &ServiceContext, _: &mut Context<Self>) -> ResponseActFuture<Self, ()> {
-        let delay = self.control.lock().stop_delay;
+        let (delay, panic) = {
+            let mut b = self.control.lock();
+            let panic = b.panic_stops > 0;
+            if panic {
+                b.panic_stops -= 1;
+            }
+            (b.stop_delay, panic)
+        };
+        if panic {
+            panic!("{} stop panicked", self.name);
+        }
         let entry = format!("{}:stop:{}", self.name, cx.incarnation());
         let journal = self.journal.clone();
         Box::pin(
@@ -186,8 +198,9 @@ pub fn fast_sweep() -> servitor::RuntimeConfig {
         registry: servitor::RegistryConfig {
             stale_after: 3.0,
             sweep_interval: Duration::from_millis(10),
+            ..Default::default()
         },
-        ..Default::default()
+        ..servitor::testing::TestTree::config()
     }
 }
 
@@ -365,4 +378,23 @@ impl Handler<GetContext> for Dial {
     fn handle(&mut self, _: GetContext, _: &mut Context<Self>) -> Self::Result {
         MessageResult(self.cx.clone().expect("started"))
     }
+}
+
+/// Waits until `name` has ended for good: its registry entry became a
+/// final record (or is gone altogether).
+pub async fn ended(registry: &servitor::Registry, name: &str) {
+    let done = |r: &servitor::Registry| r.get(name).is_none_or(|e| e.is_ended());
+    let Ok(mut watch) = registry.watch(name) else {
+        return;
+    };
+    tokio::time::timeout(BOUND, async {
+        while !done(registry) {
+            if watch.next().await.is_none() {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("`{name}` did not end: {:?}", registry.get(name)));
 }

@@ -410,3 +410,43 @@ async fn a_blocking_task_over_its_timeout_is_timed_out_and_sees_its_token_cancel
     assert_eq!(saw, Ok(true));
     tree.shutdown().await;
 }
+
+#[actix_rt::test]
+async fn failures_retries_and_dead_tasks_are_logged_with_the_service_and_task() {
+    tokio::time::pause();
+    let logs = crate::support::log_capture::LogCapture::start_at(tracing::Level::INFO);
+    let (tree, tasks) = start(one_worker()).await;
+    let id = tasks
+        .submit_with(
+            "flaky",
+            TaskOptions::default().retry(RetryPolicy::exponential(2, Duration::from_millis(10))),
+            |cx| async move { Err::<(), _>(Transient(cx.attempt())) },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        tasks.wait(id, BOUND).await.unwrap().status,
+        TaskStatus::Dead
+    );
+    let plain = tasks
+        .submit("broken", |_| async { Err::<(), _>("no input") })
+        .await
+        .unwrap();
+    tasks.wait(plain, BOUND).await.unwrap();
+    let retry = logs.line(&["task failed; retrying"]);
+    assert!(
+        retry.contains("service=jobs") && retry.contains("name=flaky"),
+        "{retry}"
+    );
+    let dead = logs.line(&["task dead"]);
+    assert!(
+        dead.contains("WARN") && dead.contains("name=flaky"),
+        "{dead}"
+    );
+    let failed = logs.line(&["task failed", "broken"]);
+    assert!(
+        failed.contains("WARN") && failed.contains("no input"),
+        "{failed}"
+    );
+    tree.shutdown().await;
+}

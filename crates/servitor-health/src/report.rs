@@ -31,7 +31,11 @@ pub enum NodeKind {
 }
 
 /// The health of one service (or supervisor) as last reported.
+///
+/// Fields added in later versions deserialize with a default, so a reader
+/// built against this version reads reports of older writers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct HealthReport {
     /// The service's name, unique within its runtime.
     pub name: String,
@@ -45,12 +49,26 @@ pub struct HealthReport {
     pub message: Option<String>,
     /// When the current status began, in milliseconds since the Unix epoch.
     pub status_since_ms: u64,
-    /// How long the current incarnation has been running, in milliseconds.
+    /// How long the current incarnation has been running, in milliseconds
+    /// (0 while it is not running).
     pub uptime_ms: u64,
-    /// How many times the supervisor restarted this service.
+    /// How many times this service was restarted since its runtime started:
+    /// after its own exits and as a member of a sibling's group restart, also
+    /// across restarts of its supervisor.
     pub restarts: u32,
     /// The reason of the last abnormal exit (error text or panic message).
+    /// Kept after it recovers: the current condition is `status` and
+    /// `message`.
     pub last_failure: Option<String>,
+    /// When a pending restart is due, in milliseconds since the Unix epoch
+    /// (the service waits out its restart backoff).
+    #[serde(default)]
+    pub restart_at_ms: Option<u64>,
+    /// For a service that ended for good (a temporary or transient child that
+    /// finished or failed and is not restarted): when, in milliseconds since
+    /// the Unix epoch. Its report is kept for a while as a final record.
+    #[serde(default)]
+    pub ended_at_ms: Option<u64>,
     /// Observed values (queue depth, counters …).
     pub details: Details,
 }
@@ -68,8 +86,23 @@ impl HealthReport {
             uptime_ms: 0,
             restarts: 0,
             last_failure: None,
+            restart_at_ms: None,
+            ended_at_ms: None,
             details: Details::new(),
         }
+    }
+
+    /// Whether this is the final record of a service that ended for good.
+    pub fn is_ended(&self) -> bool {
+        self.ended_at_ms.is_some()
+    }
+
+    /// Whether the report counts toward the health of its tree: a live
+    /// service always does; the final record of an ended one only while it
+    /// shows a fault (a crashed job leaves a trace, a finished one does not
+    /// make the tree look stopped).
+    pub fn counts_toward_health(&self) -> bool {
+        !self.is_ended() || self.status.is_fault()
     }
 }
 

@@ -83,6 +83,15 @@ impl Status {
         matches!(self, Status::Ok | Status::Idle | Status::Busy)
     }
 
+    /// True for the statuses that say something is wrong (warning,
+    /// degraded, stale, error, failed).
+    pub const fn is_fault(self) -> bool {
+        matches!(
+            self,
+            Status::Warning | Status::Degraded | Status::Stale | Status::Error | Status::Failed
+        )
+    }
+
     /// The status name as it appears in JSON (`"degraded"`).
     pub const fn as_str(self) -> &'static str {
         match self {
