@@ -99,7 +99,9 @@ impl HealthSnapshot {
                     .map_or_else(|| "-".to_string(), |s| s.to_string()),
                 NodeKind::Service => "-".to_string(),
             };
-            let uptime = if r.uptime_ms > 0 {
+            let running = r.status.is_healthy()
+                || matches!(r.status, Status::Warning | Status::Degraded | Status::Stale);
+            let uptime = if r.uptime_ms > 0 || (running && !r.is_ended()) {
                 format!("{:.1}s", r.uptime_ms as f64 / 1000.0)
             } else {
                 "-".to_string()
