@@ -85,6 +85,7 @@ pub mod bus;
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub mod cache;
+mod clock;
 pub mod exit;
 pub mod handle;
 pub mod health;

@@ -38,10 +38,24 @@ pub enum BusError {
     /// The bus is not running: it has not been started yet, its supervisor
     /// stopped it, or it is gone for good. (A crash does not stop it; see
     /// the [module docs](super#restarts).)
+    ///
+    /// An event refused with `Stopped` reached no subscriber: publishing it
+    /// again delivers it once.
     #[error("event bus `{service}` is not running")]
     Stopped {
         /// The bus's service name.
         service: String,
+    },
+    /// The bus stopped while the publish waited for room in a full queue
+    /// (block policy), after the event had reached some subscribers:
+    /// `delivered` says which ones it reached; the ones waited on did not
+    /// get it. Publishing it again would deliver it twice to those reached.
+    #[error("event bus `{service}` stopped while delivering (the event reached {} subscribers)", delivered.reached)]
+    StoppedWhileDelivering {
+        /// The bus's service name.
+        service: String,
+        /// What the event reached before the bus stopped.
+        delivered: super::Published,
     },
     /// An async handler was subscribed outside a tokio runtime, so there is
     /// nowhere to run it.

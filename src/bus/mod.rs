@@ -124,6 +124,8 @@ pub use queue::Overflow;
 pub use router::{BusEngine, Published};
 pub use service::BusService;
 pub use stats::{BusStats, SubscriberKind, SubscriberStats};
-pub use subject::{IntoSubject, Pattern, Subject, SubjectProblem};
+pub use subject::{
+    IntoSubject, Pattern, Subject, SubjectProblem, MAX_SUBJECT_LEN, MAX_SUBJECT_TOKENS,
+};
 pub use subscriber::SubscriberBuilder;
 pub use subscription::{HandlerSubscription, Subscription};

@@ -147,6 +147,19 @@ impl<T> BusEngine<T> {
         }
     }
 
+    /// The bus stopped while a publish waited for room: `Stopped` if the
+    /// event reached nobody yet, else what it did reach.
+    fn stopped_during(&self, delivered: Published) -> BusError {
+        if delivered.reached == 0 && delivered.dead_lettered == 0 && delivered.handlers.is_empty() {
+            self.stopped_error()
+        } else {
+            BusError::StoppedWhileDelivering {
+                service: self.name.to_string(),
+                delivered,
+            }
+        }
+    }
+
     /// Opens publishing (the service runs) or closes it: publishers waiting
     /// for room give up.
     pub(crate) fn set_accepting(&self, open: bool) {
@@ -286,12 +299,17 @@ impl<T: Clone + Send + Sync + 'static> BusEngine<T> {
         }
         for (sub, ev) in later.blocked {
             let q = sub.queue().expect("only queues block");
-            match q.push_wait(ev, || !self.is_running()).await {
-                Ok(true) => out.reached += 1,
+            let stopped = match q.push_wait(ev, || !self.is_running()).await {
+                Ok(true) => {
+                    out.reached += 1;
+                    false
+                }
                 // Closed because the bus stopped, not by its subscriber.
-                Ok(false) if !self.is_running() => return Err(self.stopped_error()),
-                Ok(false) => {}
-                Err(_) => return Err(self.stopped_error()),
+                Ok(false) => !self.is_running(),
+                Err(_) => true,
+            };
+            if stopped {
+                return Err(self.stopped_during(out));
             }
         }
         Ok(out)

@@ -11,7 +11,9 @@
 //!   `orders.>` matches `orders.created` and `orders.eu.created`, not `orders`.
 //!
 //! A token is any non-empty run of characters other than `.`, whitespace and
-//! control characters. The wildcard characters stand alone: `a.b*` and `a.>b`
+//! control characters. A subject or pattern has at most
+//! [`MAX_SUBJECT_TOKENS`] tokens and [`MAX_SUBJECT_LEN`] bytes, so matching,
+//! which walks one trie level per token, stays bounded. The wildcard characters stand alone: `a.b*` and `a.>b`
 //! are mistakes, not literals. Everything that is not a valid subject or
 //! pattern is refused with a typed error naming the [`SubjectProblem`]; so is
 //! publishing to a pattern (a wildcard subject).
@@ -35,9 +37,21 @@ use serde::{Serialize, Serializer};
 use std::fmt;
 use std::sync::Arc;
 
+/// The longest subject or pattern, in bytes.
+pub const MAX_SUBJECT_LEN: usize = 4096;
+/// The most tokens in a subject or pattern.
+pub const MAX_SUBJECT_TOKENS: usize = 128;
+
 /// What is wrong with a subject or a pattern.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
 pub enum SubjectProblem {
+    /// Longer than [`MAX_SUBJECT_LEN`] bytes.
+    #[error("it is longer than 4096 bytes")]
+    TooLong,
+    /// More than [`MAX_SUBJECT_TOKENS`] tokens.
+    #[error("it has more than 128 tokens")]
+    TooManyTokens,
     /// The whole string is empty.
     #[error("it is empty")]
     Empty,
@@ -64,9 +78,17 @@ fn check(s: &str) -> Result<bool, SubjectProblem> {
     if s.is_empty() {
         return Err(SubjectProblem::Empty);
     }
+    if s.len() > MAX_SUBJECT_LEN {
+        return Err(SubjectProblem::TooLong);
+    }
     let mut wild = false;
+    let mut count = 0;
     let mut tokens = s.split('.').peekable();
     while let Some(token) = tokens.next() {
+        count += 1;
+        if count > MAX_SUBJECT_TOKENS {
+            return Err(SubjectProblem::TooManyTokens);
+        }
         match token {
             "" => return Err(SubjectProblem::EmptyToken),
             "*" => wild = true,
@@ -134,8 +156,15 @@ impl Subject {
     }
 
     /// Builds a subject from parts known to be valid.
+    /// (A dead letter's subject may be one token longer than the limit.)
     pub(crate) fn trusted(subject: String) -> Subject {
-        debug_assert_eq!(check(&subject), Ok(false), "{subject}");
+        debug_assert!(
+            matches!(
+                check(&subject),
+                Ok(false) | Err(SubjectProblem::TooLong | SubjectProblem::TooManyTokens)
+            ),
+            "{subject}"
+        );
         Subject::from_valid(&subject)
     }
 

@@ -420,10 +420,8 @@ where
     /// behind, runs the next at once (yielding in between).
     async fn run(shared: Shared<Self>, _cx: ServiceContext) -> Result<(), BoxError> {
         let every = shared.config.sweep_interval;
-        let mut tick = tokio::time::interval_at(Instant::now() + every, every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
+            tokio::time::sleep(every).await;
             loop {
                 if shared.sweep_pass() {
                     shared.pulse.beat();

@@ -515,7 +515,7 @@ impl Registry {
             if !e.watched_for_staleness() {
                 continue;
             }
-            let limit = e.interval.mul_f64(factor);
+            let limit = crate::clock::scaled(e.interval, factor);
             if now.saturating_duration_since(e.heartbeat) > limit {
                 let silent = now.saturating_duration_since(e.heartbeat);
                 let message = format!("no heartbeat for {} ms", silent.as_millis());

@@ -32,9 +32,9 @@ pub enum SchedulerError {
         /// The name asked for.
         job: String,
     },
-    /// An interval schedule of zero.
-    #[error("job `{job}`: the interval must be more than zero")]
-    ZeroInterval {
+    /// An interval schedule shorter than 1 ms (the scheduler's resolution).
+    #[error("job `{job}`: the interval must be at least 1 ms")]
+    IntervalTooShort {
         /// The job's name.
         job: String,
     },

@@ -11,6 +11,9 @@ use std::future::Future;
 use std::sync::Arc;
 use tokio::time::Instant;
 
+/// The shortest interval a job may have: the scheduler's resolution.
+pub const MIN_INTERVAL: std::time::Duration = std::time::Duration::from_millis(1);
+
 /// A handle to a scheduler: cheap to clone, shared by every clone, valid
 /// across restarts of the scheduler's service.
 ///
@@ -109,7 +112,7 @@ impl Scheduler {
     /// occurrence).
     ///
     /// Fails with [`SchedulerError::EmptyName`], [`SchedulerError::Duplicate`]
-    /// or [`SchedulerError::ZeroInterval`]; nothing is added then.
+    /// or [`SchedulerError::IntervalTooShort`] (under 1 ms); nothing is added then.
     pub fn add_with<F, Fut, E>(
         &self,
         name: impl Into<String>,
@@ -127,8 +130,8 @@ impl Scheduler {
         if name.is_empty() {
             return Err(SchedulerError::EmptyName);
         }
-        if matches!(schedule, Schedule::Every(d) if d.is_zero()) {
-            return Err(SchedulerError::ZeroInterval { job: name });
+        if matches!(schedule, Schedule::Every(d) if d < MIN_INTERVAL) {
+            return Err(SchedulerError::IntervalTooShort { job: name });
         }
         let run: JobFn = Arc::new(move || {
             let fut = job();

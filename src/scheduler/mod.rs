@@ -77,7 +77,7 @@ pub use config::{
     DEFAULT_MAX_BACKOFF,
 };
 pub use error::SchedulerError;
-pub use handle::Scheduler;
+pub use handle::{Scheduler, MIN_INTERVAL};
 pub use job::{JobOptions, JobStats, SchedulerEngine};
 #[cfg(feature = "cron")]
 pub use schedule::CronSchedule;

@@ -106,10 +106,19 @@ impl Schedule {
     #[cfg_attr(docsrs, doc(cfg(feature = "cron")))]
     pub fn cron(expression: &str) -> Result<Schedule, SchedulerError> {
         use std::str::FromStr;
-        let cron = croner::Cron::from_str(expression).map_err(|e| SchedulerError::InvalidCron {
+        let invalid = |problem: String| SchedulerError::InvalidCron {
             expression: expression.to_string(),
-            problem: e.to_string(),
-        })?;
+            problem,
+        };
+        let cron = croner::Cron::from_str(expression).map_err(|e| invalid(e.to_string()))?;
+        // An expression that never matches (`0 0 30 2 *`) would make every
+        // later search for its next occurrence run to croner's horizon.
+        if cron
+            .find_next_occurrence(&chrono::Utc::now(), false)
+            .is_err()
+        {
+            return Err(invalid("it never matches".to_string()));
+        }
         Ok(Schedule::Cron(CronSchedule {
             expression: expression.to_string(),
             cron: Box::new(cron),
@@ -171,16 +180,7 @@ fn to_instant(wall: Wall, now: Instant, now_wall: Wall) -> Instant {
     }
 }
 
-/// Far enough to mean "never" without overflowing.
-pub(crate) fn never(now: Instant) -> Instant {
-    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
-    now.checked_add(CENTURY).unwrap_or(now)
-}
-
-/// `at + d`, or "never" when that is beyond the clock.
-pub(crate) fn later(at: Instant, d: Duration) -> Instant {
-    at.checked_add(d).unwrap_or_else(|| never(at))
-}
+pub(crate) use crate::clock::{after as later, never};
 
 impl Plan {
     /// The first slot strictly after `now`.

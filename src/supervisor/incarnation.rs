@@ -373,7 +373,9 @@ impl<A: Service> ActorFuture<A> for Lifeline<A> {
             if let Some(status) = act.health_check(&this.cx, ctx) {
                 this.cx.report(status, None);
             }
-            this.check.as_mut().reset(Instant::now() + this.interval);
+            this.check
+                .as_mut()
+                .reset(crate::clock::after(Instant::now(), this.interval));
             if this.check.as_mut().poll(task).is_ready() {
                 task.waker().wake_by_ref();
             }

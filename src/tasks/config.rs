@@ -19,6 +19,8 @@ use std::time::Duration;
 
 /// Default [`TasksConfig::workers`]: 4.
 pub const DEFAULT_WORKERS: usize = 4;
+/// The most workers a task service may have.
+pub const MAX_WORKERS: usize = 1024;
 /// Default [`TasksConfig::queue_capacity`]: 10,000 pending tasks.
 pub const DEFAULT_QUEUE_CAPACITY: usize = 10_000;
 /// Default [`TasksConfig::cancel_grace`]: 5 s.
@@ -36,7 +38,8 @@ pub const DEFAULT_DEGRADED_FAILURE_RATE: f64 = 0.5;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TasksConfig {
-    /// How many tasks run at once. At least 1. Default 4 ([`DEFAULT_WORKERS`]).
+    /// How many tasks run at once. From 1 to [`MAX_WORKERS`] (1024).
+    /// Default 4 ([`DEFAULT_WORKERS`]).
     pub workers: usize,
     /// The most pending tasks; a submit beyond it waits or fails, as the
     /// caller chose ([`OnFull`](super::OnFull)). Retries coming back from
@@ -89,6 +92,9 @@ impl TasksConfig {
         let invalid = |field: &str, problem: &str| Err(ConfigError::field(service, field, problem));
         if self.workers == 0 {
             return invalid("workers", "must be at least 1");
+        }
+        if self.workers > MAX_WORKERS {
+            return invalid("workers", "must be at most 1024");
         }
         if self.queue_capacity == 0 {
             return invalid("queue_capacity", "must be at least 1");

@@ -138,6 +138,8 @@ enum Ended {
     Panicked(String),
     TimedOut(Duration),
     Cancelled,
+    /// The worker running it ended first.
+    Lost,
 }
 
 impl TaskEngine {
@@ -273,7 +275,7 @@ impl TaskEngine {
     }
 
     pub(crate) async fn wait(&self, id: TaskId, timeout: Duration) -> Result<TaskInfo, TaskError> {
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::clock::after(Instant::now(), timeout);
         loop {
             let notify = {
                 let mut st = self.state.lock();
@@ -563,6 +565,14 @@ impl TaskEngine {
                 )
             }
             Ended::Cancelled => (TaskStatus::Cancelled, Err("cancelled".to_string())),
+            Ended::Lost if cancelled => (TaskStatus::Cancelled, Err("cancelled".to_string())),
+            Ended::Lost => {
+                tracing::warn!(service = %self.name, task = %TaskId(id), name = %rec.name, "the worker running the task died");
+                (
+                    TaskStatus::Failed,
+                    Err("the worker running it died".to_string()),
+                )
+            }
         };
         self.finalize(&mut st, id, status, outcome);
         None
@@ -677,10 +687,19 @@ async fn worker(shared: Shared<TaskEngine>, stop: CancellationToken) {
             }
         };
         shared.busy.fetch_add(1, Ordering::Relaxed);
+        // Settles the task if this worker dies with it in hand.
+        let mut in_hand = InHand {
+            engine: &shared,
+            id,
+            settled: false,
+        };
         let token = cx.token.clone();
         let ended = run(work, cx, timeout, token, shared.config.cancel_grace).await;
-        shared.busy.fetch_sub(1, Ordering::Relaxed);
-        if let Some(delay) = shared.settle(id, ended) {
+        // Settling runs user code too (a retry predicate): still in hand.
+        let retry = shared.settle(id, ended);
+        in_hand.settled = true;
+        drop(in_hand);
+        if let Some(delay) = retry {
             let shared = shared.clone();
             tokio::task::spawn_local(async move {
                 tokio::time::sleep(delay).await;
@@ -692,6 +711,25 @@ async fn worker(shared: Shared<TaskEngine>, stop: CancellationToken) {
         ran = ran.wrapping_add(1);
         if ran % YIELD_EVERY == 0 {
             tokio::task::yield_now().await;
+        }
+    }
+}
+
+/// The task a worker runs: if the worker ends before the task does (a panic
+/// outside the task's own code, or the worker dropped), the task is settled
+/// anyway — failed, or cancelled if that was asked — so it never stays
+/// running.
+struct InHand<'a> {
+    engine: &'a TaskEngine,
+    id: u64,
+    settled: bool,
+}
+
+impl Drop for InHand<'_> {
+    fn drop(&mut self) {
+        self.engine.busy.fetch_sub(1, Ordering::Relaxed);
+        if !self.settled {
+            let _ = self.engine.settle(self.id, Ended::Lost);
         }
     }
 }
@@ -729,7 +767,7 @@ async fn run(
     if let Poll::Ready(caught) = first {
         return caught_to_ended(caught);
     }
-    let deadline = timeout.map(|t| Instant::now() + t);
+    let deadline = timeout.map(|t| crate::clock::after(Instant::now(), t));
     let expired = async {
         match deadline {
             Some(d) => tokio::time::sleep_until(d).await,

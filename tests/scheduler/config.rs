@@ -100,7 +100,7 @@ fn bad_job_operations_are_typed_errors_that_change_nothing() {
     );
     assert_eq!(
         jobs.add("zero", Schedule::every(Duration::ZERO), ok),
-        Err(SchedulerError::ZeroInterval { job: "zero".into() })
+        Err(SchedulerError::IntervalTooShort { job: "zero".into() })
     );
     jobs.add("a", every.clone(), ok).unwrap();
     assert_eq!(
@@ -119,7 +119,7 @@ fn bad_job_operations_are_typed_errors_that_change_nothing() {
     assert_eq!(jobs.stats("nope"), Err(missing()));
     assert_eq!(jobs.list().len(), 1);
     assert_eq!(
-        SchedulerError::ZeroInterval { job: "zero".into() }.to_string(),
-        "job `zero`: the interval must be more than zero"
+        SchedulerError::IntervalTooShort { job: "zero".into() }.to_string(),
+        "job `zero`: the interval must be at least 1 ms"
     );
 }
