@@ -43,6 +43,7 @@
 use crate::exit::ExitReason;
 use crate::handle::{Directory, LookupError, ServiceRef};
 use crate::health::{HealthSnapshot, NodeKind};
+use crate::placement::{Arbiters, Placement};
 use crate::registry::{Registry, RegistryConfig, RegistryError};
 use crate::status::Status;
 use crate::supervisor::{
@@ -134,6 +135,10 @@ pub struct RuntimeConfig {
     /// turn it off when the application handles signals itself (then
     /// [`Runtime::run_until_signal`] listens only while it runs).
     pub handle_signals: bool,
+    /// How many arbiters (threads) the pool has that
+    /// [`Placement::Pool`](crate::Placement::Pool) places services on,
+    /// started when first used. Default `None`: one per available core.
+    pub pool_size: Option<usize>,
 }
 
 impl Default for RuntimeConfig {
@@ -142,6 +147,7 @@ impl Default for RuntimeConfig {
             registry: RegistryConfig::default(),
             shutdown_deadline: DEFAULT_SHUTDOWN_DEADLINE,
             handle_signals: true,
+            pool_size: None,
         }
     }
 }
@@ -184,12 +190,23 @@ struct Inner {
     exit: Arc<ExitCell>,
     registry: Registry,
     directory: Directory,
+    arbiters: Arc<Arbiters>,
     log: Arc<ShutdownLog>,
     config: RuntimeConfig,
     /// RUNNING, STOPPING (a shutdown began) or FORCED (a second signal).
     stage: AtomicU8,
     /// A shutdown was asked for (by a signal): wakes a start in progress.
     stop_asked: Notify,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Dropped without a shutdown: the tree is killed, its threads stop.
+        if let Some(root) = self.root.get_mut().take() {
+            root.kill();
+        }
+        self.arbiters.stop();
+    }
 }
 
 impl Inner {
@@ -284,6 +301,11 @@ impl Runtime {
         }
         let registry = Registry::start(config.registry)?;
         let directory = Directory::default();
+        let pool_size = config.pool_size.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        });
+        let arbiters = Arc::new(Arbiters::new(pool_size));
+        let placement = tree.config().placement.or(&Placement::Runtime);
         let log = Arc::new(ShutdownLog::default());
         let first_failure = Arc::new(Mutex::new(None));
         let root_name = tree.name().to_string();
@@ -298,6 +320,8 @@ impl Runtime {
             first_failure: first_failure.clone(),
             exits: None,
             hooks: None,
+            arbiters: arbiters.clone(),
+            placement: placement.clone(),
         };
         registry.register(
             &root_name,
@@ -305,7 +329,18 @@ impl Runtime {
             NodeKind::Supervisor,
             tree.config().health_interval,
         )?;
-        let mut root = Starter::start(&SupervisorStarter { spec: tree }, &env);
+        let place = match arbiters.place(&placement) {
+            Ok(place) => place,
+            Err(reason) => {
+                registry.clear();
+                registry.stop();
+                return Err(RuntimeError::Start(StartFailure {
+                    child: root_name,
+                    reason,
+                }));
+            }
+        };
+        let mut root = Starter::start(&SupervisorStarter { spec: tree }, &env, place);
         let started = root.started.take();
         let exit = root.exit.clone();
         let inner = Arc::new(Inner {
@@ -314,6 +349,7 @@ impl Runtime {
             exit: exit.clone(),
             registry: registry.clone(),
             directory: directory.clone(),
+            arbiters: arbiters.clone(),
             log,
             config,
             stage: AtomicU8::new(RUNNING),
@@ -356,6 +392,7 @@ impl Runtime {
             registry.clear();
             directory.close_all();
             registry.stop();
+            arbiters.stop();
             return Err(match reason {
                 None => RuntimeError::Interrupted,
                 Some(reason) => {
@@ -397,6 +434,12 @@ impl Runtime {
     /// The health registry.
     pub fn registry(&self) -> &Registry {
         &self.inner.registry
+    }
+
+    /// How many live instances each arbiter of the pool holds (empty until
+    /// something is placed on the pool).
+    pub fn pool_loads(&self) -> Vec<usize> {
+        self.inner.arbiters.pool_loads()
     }
 
     /// A snapshot of every service's health, with the overall status.
@@ -458,6 +501,7 @@ impl Runtime {
         inner.registry.clear();
         inner.directory.close_all();
         inner.registry.stop();
+        inner.arbiters.stop();
         let killed = std::mem::take(&mut *inner.log.killed.lock());
         let failures = std::mem::take(&mut *inner.log.failures.lock());
         outcome.map(|()| ShutdownReport {

@@ -95,7 +95,9 @@ impl Schedule {
     }
 
     /// A cron expression: `min hour day-of-month month day-of-week`, or with
-    /// a leading seconds field. Evaluated in UTC.
+    /// a leading seconds field. Evaluated in UTC. An expression that never
+    /// matches (`0 0 30 2 *`) is refused; finding that out costs one full
+    /// search (a few milliseconds).
     ///
     /// ```
     /// use servitor::scheduler::{Schedule, SchedulerError};
@@ -112,7 +114,8 @@ impl Schedule {
         };
         let cron = croner::Cron::from_str(expression).map_err(|e| invalid(e.to_string()))?;
         // An expression that never matches (`0 0 30 2 *`) would make every
-        // later search for its next occurrence run to croner's horizon.
+        // later search for its next occurrence run to croner's horizon (the
+        // year 5000): refused here, at the cost of that search once.
         if cron
             .find_next_occurrence(&chrono::Utc::now(), false)
             .is_err()

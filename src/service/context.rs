@@ -3,6 +3,7 @@
 
 use crate::exit::ExitReason;
 use crate::health::Details;
+use crate::placement::{Arbiters, Placed, Placement, PlacementError};
 use crate::registry::{Registry, Reporter};
 use crate::status::Status;
 use actix::{Actor, ActorContext};
@@ -45,6 +46,7 @@ struct Inner {
     /// gives up).
     ending: Mutex<Option<ExitReason>>,
     status: Mutex<Status>,
+    arbiters: Arc<Arbiters>,
 }
 
 impl ServiceContext {
@@ -54,6 +56,7 @@ impl ServiceContext {
         incarnation: u64,
         restarts: u32,
         registry: Registry,
+        arbiters: Arc<Arbiters>,
     ) -> Self {
         ServiceContext {
             inner: Arc::new(Inner {
@@ -66,6 +69,7 @@ impl ServiceContext {
                 failure: Mutex::new(None),
                 ending: Mutex::new(None),
                 status: Mutex::new(Status::Starting),
+                arbiters,
             }),
         }
     }
@@ -150,6 +154,58 @@ impl ServiceContext {
         self.inner
             .registry
             .set_details(&self.inner.name, self.inner.incarnation, details);
+    }
+
+    /// Runs the future `make` returns on the arbiter `placement` chooses —
+    /// one of the runtime's pool arbiters, a named one, a thread of its own
+    /// — to spread a service's work over several threads. The future is
+    /// made and polled there, so it need not be `Send`. The returned
+    /// [`Placed`] resolves to its output, or to the
+    /// [`Panic`](crate::kit::Panic) it ended with; dropping it leaves the
+    /// work running (a dedicated thread ends with its work).
+    ///
+    /// ```
+    /// # #[actix_rt::main] async fn main() {
+    /// use servitor::prelude::*;
+    /// use servitor::Placement;
+    ///
+    /// struct Hasher;
+    /// impl Routine for Hasher {
+    ///     async fn run(&mut self, cx: &ServiceContext) -> Result<(), BoxError> {
+    ///         let parts: Vec<_> = (0..4u64)
+    ///             .map(|i| cx.spawn_placed(&Placement::Pool, move || async move { i * i }))
+    ///             .collect::<Result<_, _>>()?;
+    ///         let mut sum = 0;
+    ///         for part in parts {
+    ///             sum += part.await?;
+    ///         }
+    ///         cx.set_detail("sum", sum);
+    ///         Ok(())
+    ///     }
+    /// }
+    /// let tree = Supervisor::builder("app")
+    ///     .child(ChildSpec::routine("hasher", || Hasher).transient())
+    ///     .build().unwrap();
+    /// let app = Runtime::start(tree).await.unwrap();
+    /// app.shutdown().await.unwrap();
+    /// # }
+    /// ```
+    pub fn spawn_placed<F, Fut>(
+        &self,
+        placement: &Placement,
+        make: F,
+    ) -> Result<Placed<Fut::Output>, PlacementError>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: std::future::Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        let place = self
+            .inner
+            .arbiters
+            .place(placement)
+            .map_err(PlacementError::NoArbiter)?;
+        Ok(crate::placement::spawn_placed(place, make))
     }
 
     /// Tells the registry this service is alive (done for you on every

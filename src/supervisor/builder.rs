@@ -4,6 +4,7 @@ use super::policy::{AutoShutdown, Intensity, Strategy};
 use super::spec::ChildSpec;
 use super::validate::{validate_child, validate_supervisor, BuildError};
 use crate::kit::Backoff;
+use crate::placement::Placement;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::time::Duration;
@@ -50,7 +51,7 @@ pub struct SupervisorSpec {
 }
 
 /// A supervisor's policy, serde-deserializable for configuration files.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SupervisorConfig {
     /// Which children restart together. Default one-for-one.
@@ -69,6 +70,9 @@ pub struct SupervisorConfig {
     /// The supervisor's own heartbeat interval. Default 30 s.
     #[serde(with = "crate::serde_duration")]
     pub health_interval: Duration,
+    /// Where the supervisor runs, and its children unless they say
+    /// otherwise. Default [`Placement::Inherit`].
+    pub placement: Placement,
 }
 
 impl Default for SupervisorConfig {
@@ -80,6 +84,7 @@ impl Default for SupervisorConfig {
             backoff_reset: DEFAULT_BACKOFF_RESET,
             auto_shutdown: AutoShutdown::default(),
             health_interval: crate::service::DEFAULT_HEALTH_INTERVAL,
+            placement: Placement::Inherit,
         }
     }
 }
@@ -174,6 +179,14 @@ impl SupervisorBuilder {
     /// Lets significant children end the supervisor. Default never.
     pub fn auto_shutdown(mut self, auto: AutoShutdown) -> Self {
         self.spec.config.auto_shutdown = auto;
+        self
+    }
+
+    /// Where the supervisor runs, and where its children run unless they
+    /// say otherwise (see [`Placement`]). Default
+    /// [`Inherit`](Placement::Inherit).
+    pub fn placement(mut self, placement: Placement) -> Self {
+        self.spec.config.placement = placement;
         self
     }
 

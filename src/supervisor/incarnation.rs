@@ -22,6 +22,7 @@ use super::spec::ChildHooks;
 use crate::exit::ExitReason;
 use crate::handle::{AnySlot, Directory, Slot};
 use crate::kit::{catch_panic, catch_panic_async};
+use crate::placement::{Arbiters, Place, Placement, Target};
 use crate::registry::Registry;
 use crate::service::{Service, ServiceContext};
 use crate::status::Status;
@@ -60,6 +61,11 @@ pub(crate) struct StartEnv {
     pub exits: Option<mpsc::UnboundedSender<ExitNotice>>,
     /// The child's lifecycle hooks, kept with its handle slot.
     pub hooks: Option<Arc<dyn ChildHooks>>,
+    /// The runtime's arbiters.
+    pub arbiters: Arc<Arbiters>,
+    /// Where this node runs (and, for a supervisor, where its children run
+    /// unless they say otherwise).
+    pub placement: Placement,
 }
 
 /// "Incarnation `number` of child `id` has ended": read the reason from
@@ -101,6 +107,33 @@ struct StopSignal {
     waker: AtomicWaker,
 }
 
+/// Aborts an instance's task, also one spawned on another thread that has
+/// not handed its abort handle over yet.
+#[derive(Default)]
+struct Abort {
+    state: Mutex<(Option<tokio::task::AbortHandle>, bool)>,
+}
+
+impl Abort {
+    /// The task was spawned: remember how to abort it (at once, if asked to
+    /// already).
+    fn set(&self, handle: tokio::task::AbortHandle) {
+        let mut state = self.state.lock();
+        if state.1 {
+            handle.abort();
+        }
+        state.0 = Some(handle);
+    }
+
+    fn abort(&self) {
+        let mut state = self.state.lock();
+        state.1 = true;
+        if let Some(handle) = &state.0 {
+            handle.abort();
+        }
+    }
+}
+
 /// A running (or starting) instance, as its supervisor holds it.
 pub(crate) struct Incarnation {
     pub number: u64,
@@ -109,8 +142,11 @@ pub(crate) struct Incarnation {
     pub exit: Arc<ExitCell>,
     stop: Arc<StopSignal>,
     pub cx: ServiceContext,
-    abort: tokio::task::AbortHandle,
+    abort: Arc<Abort>,
     pub slot: Arc<dyn AnySlot>,
+    /// Where it runs (a dedicated thread is stopped with it; a pool
+    /// arbiter counts it while it lives).
+    place: Option<Place>,
 }
 
 impl Incarnation {
@@ -144,6 +180,13 @@ impl Drop for Incarnation {
         if self.exit.reason.lock().is_none() {
             self.abort.abort();
         }
+        if let Some(Place {
+            target: Target::Own(arbiter),
+            ..
+        }) = self.place.take()
+        {
+            arbiter.stop();
+        }
     }
 }
 
@@ -176,11 +219,12 @@ impl Drop for ExitGuard {
     }
 }
 
-/// Builds and runs one instance of `A` on the current arbiter.
+/// Builds and runs one instance of `A` where `place` says.
 pub(crate) fn spawn_service<A: Service>(
     make: Arc<dyn Fn() -> A + Send + Sync>,
     env: &StartEnv,
     preset: Option<&Arc<Slot<A>>>,
+    place: Place,
 ) -> Incarnation {
     let slot: Arc<Slot<A>> = match preset {
         Some(slot) => env
@@ -196,6 +240,7 @@ pub(crate) fn spawn_service<A: Service>(
         env.incarnation,
         env.restarts,
         env.registry.clone(),
+        env.arbiters.clone(),
     );
     let (started_tx, started_rx) = oneshot::channel();
     let stop = Arc::new(StopSignal::default());
@@ -219,26 +264,44 @@ pub(crate) fn spawn_service<A: Service>(
         path = %env.path,
         incarnation = env.incarnation
     );
-    let task = {
+    let abort = Arc::new(Abort::default());
+    // Made where it runs, so nothing of the instance needs to be `Send`.
+    let body = {
         let cx = cx.clone();
         let slot = slot.clone();
         let stop = stop.clone();
-        actix_rt::spawn(
+        move || {
             async move {
                 let mut guard = guard;
                 guard.reason = Some(run::<A>(make, cx, slot, started_tx, stop).await);
             }
-            .instrument(span),
-        )
+            .instrument(span)
+        }
     };
+    let spawn_here = {
+        let abort = abort.clone();
+        move || abort.set(actix_rt::spawn(body()).abort_handle())
+    };
+    // An arbiter that is gone drops the closure: the exit guard in it
+    // reports the instance killed.
+    match &place.target {
+        Target::Here => spawn_here(),
+        Target::There(arbiter) => {
+            arbiter.spawn_fn(spawn_here);
+        }
+        Target::Own(arbiter) => {
+            arbiter.spawn_fn(spawn_here);
+        }
+    }
     Incarnation {
         number: env.incarnation,
         started: Some(started_rx),
         exit: cell,
         stop,
         cx,
-        abort: task.abort_handle(),
+        abort,
         slot,
+        place: Some(place),
     }
 }
 

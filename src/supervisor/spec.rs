@@ -7,6 +7,7 @@ use super::validate::BuildError;
 use crate::handle::{ServiceRef, Slot};
 use crate::health::{in_subtree, NodeKind};
 use crate::kit::ConfigError;
+use crate::placement::{Place, Placement};
 use crate::service::routine::RoutineService;
 use crate::service::ticker::TickerService;
 use crate::service::{Routine, Service, Ticker, TickerConfig};
@@ -60,7 +61,7 @@ pub(crate) trait ChildHooks: Send + Sync + 'static {
 
 /// Starts one incarnation of a child.
 pub(crate) trait Starter: Send + Sync + 'static {
-    fn start(&self, env: &StartEnv) -> Incarnation;
+    fn start(&self, env: &StartEnv, place: Place) -> Incarnation;
     /// The nested supervisor's spec, for tree-wide checks.
     fn nested(&self) -> Option<&SupervisorSpec> {
         None
@@ -74,8 +75,8 @@ struct ServiceStarter<A: actix::Actor> {
 }
 
 impl<A: Service> Starter for ServiceStarter<A> {
-    fn start(&self, env: &StartEnv) -> Incarnation {
-        spawn_service(self.make.clone(), env, self.preset.as_ref())
+    fn start(&self, env: &StartEnv, place: Place) -> Incarnation {
+        spawn_service(self.make.clone(), env, self.preset.as_ref(), place)
     }
 }
 
@@ -85,9 +86,9 @@ pub(crate) struct SupervisorStarter {
 }
 
 impl Starter for SupervisorStarter {
-    fn start(&self, env: &StartEnv) -> Incarnation {
+    fn start(&self, env: &StartEnv, place: Place) -> Incarnation {
         // A new tree: its incarnation numbers start afresh.
-        start_supervisor(&self.spec, env, IncarnationMemo::default())
+        start_supervisor(&self.spec, env, IncarnationMemo::default(), place)
     }
     fn nested(&self) -> Option<&SupervisorSpec> {
         Some(&self.spec)
@@ -103,21 +104,27 @@ pub(crate) struct SubtreeStarter {
 }
 
 impl Starter for SubtreeStarter {
-    fn start(&self, env: &StartEnv) -> Incarnation {
-        start_supervisor(&self.spec, env, self.memo.clone())
+    fn start(&self, env: &StartEnv, place: Place) -> Incarnation {
+        start_supervisor(&self.spec, env, self.memo.clone(), place)
     }
     fn nested(&self) -> Option<&SupervisorSpec> {
         Some(&self.spec)
     }
 }
 
-fn start_supervisor(spec: &SupervisorSpec, env: &StartEnv, memo: IncarnationMemo) -> Incarnation {
+fn start_supervisor(
+    spec: &SupervisorSpec,
+    env: &StartEnv,
+    memo: IncarnationMemo,
+    place: Place,
+) -> Incarnation {
     let spec = spec.clone();
     let env2 = env.clone();
     spawn_service::<super::Supervisor>(
         Arc::new(move || super::Supervisor::new(spec.clone(), env2.clone(), memo.clone())),
         env,
         None,
+        place,
     )
 }
 
@@ -220,6 +227,7 @@ pub struct ChildSpec {
     pub(crate) kind: NodeKind,
     pub(crate) starter: Arc<dyn Starter>,
     pub(crate) hooks: Option<Arc<dyn ChildHooks>>,
+    pub(crate) placement: Placement,
     /// A nested builder's error, reported when the parent is built.
     pub(crate) invalid: Option<BuildError>,
 }
@@ -320,12 +328,14 @@ impl ChildSpec {
         let id = builder.name().to_string();
         match builder.build_nested() {
             Ok(spec) => {
+                let placement = spec.config.placement.clone();
                 let mut child = Self::with_starter(
                     id,
                     NodeKind::Supervisor,
                     Arc::new(SupervisorStarter { spec }),
                 );
                 child.shutdown = Shutdown::Infinity;
+                child.placement = placement;
                 child
             }
             Err(e) => {
@@ -356,8 +366,18 @@ impl ChildSpec {
             kind,
             starter,
             hooks: None,
+            placement: Placement::Inherit,
             invalid: None,
         }
+    }
+
+    /// Where its instances run (see [`Placement`]). Default
+    /// [`Inherit`](Placement::Inherit): where its supervisor places its
+    /// children. For a nested supervisor, also where its children run
+    /// unless they say otherwise.
+    pub fn placement(mut self, placement: Placement) -> Self {
+        self.placement = placement;
+        self
     }
 
     /// The same spec with lifecycle hooks the supervisor calls.

@@ -31,6 +31,7 @@ impl Supervisor {
         }
         child.state = ChildState::Starting;
         child.ended = false;
+        let placement = child.spec.placement.or(&self.env.placement);
         let env = StartEnv {
             name: child.spec.id.clone(),
             path: child.path.clone(),
@@ -38,6 +39,7 @@ impl Supervisor {
             restarts: child.restarts,
             exits: Some(self.exits.clone()),
             hooks: child.spec.hooks.clone(),
+            placement,
             ..self.env.clone()
         };
         let _ = registry.register(
@@ -47,13 +49,20 @@ impl Supervisor {
             crate::service::DEFAULT_HEALTH_INTERVAL,
         );
         registry.set_status(&env.name, Reporter::Supervisor, Status::Starting, None);
-        let mut inc = child.spec.starter.start(&env);
+        let place = match self.env.arbiters.place(&env.placement) {
+            Ok(place) => place,
+            Err(reason) => {
+                child.state = ChildState::Stopped;
+                return futures_util::future::Either::Left(std::future::ready(Err(reason)));
+            }
+        };
+        let mut inc = child.spec.starter.start(&env, place);
         child.slot = Some(inc.slot.clone());
         let started = inc.started.take();
         let exited = inc.exited();
         child.inc = Some(inc);
         let timeout = child.spec.start_timeout;
-        async move {
+        futures_util::future::Either::Right(async move {
             let Some(started) = started else {
                 return Err("instance could not be created".to_string());
             };
@@ -62,7 +71,7 @@ impl Supervisor {
                 Ok(Err(_)) => Err(exited.await.to_string()),
                 Err(_) => Err(format!("did not start within {timeout:?}")),
             }
-        }
+        })
     }
 
     /// Starts every child in declared order; on the first failure stops the

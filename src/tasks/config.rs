@@ -14,6 +14,7 @@
 //! ```
 
 use crate::kit::ConfigError;
+use crate::placement::Placement;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -41,6 +42,13 @@ pub struct TasksConfig {
     /// How many tasks run at once. From 1 to [`MAX_WORKERS`] (1024).
     /// Default 4 ([`DEFAULT_WORKERS`]).
     pub workers: usize,
+    /// Where the workers run. Default [`Placement::Pool`]: spread over the
+    /// runtime's pool arbiters, so tasks use every core. Each attempt of a
+    /// task runs start to finish on one worker's thread, so a task's future
+    /// need not be `Send`. [`Placement::Inherit`] keeps every worker on the
+    /// task service's own arbiter: no thread is crossed (cheaper for tiny
+    /// tasks), and a test's paused tokio clock applies to them.
+    pub worker_placement: Placement,
     /// The most pending tasks; a submit beyond it waits or fails, as the
     /// caller chose ([`OnFull`](super::OnFull)). Retries coming back from
     /// their backoff are never refused. At least 1. Default 10,000.
@@ -74,6 +82,7 @@ impl Default for TasksConfig {
     fn default() -> Self {
         TasksConfig {
             workers: DEFAULT_WORKERS,
+            worker_placement: Placement::Pool,
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             default_timeout: None,
             cancel_grace: DEFAULT_CANCEL_GRACE,

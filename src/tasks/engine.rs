@@ -631,26 +631,28 @@ impl Engine for TaskEngine {
         )
     }
 
-    /// Runs the incarnation's workers. A worker that dies of a panic outside
-    /// a task fails the incarnation, so the supervisor starts fresh ones.
+    /// Runs the incarnation's workers where `worker_placement` says. A
+    /// worker that dies of a panic outside a task fails the incarnation, so
+    /// the supervisor starts fresh ones.
     fn run(
         shared: Shared<Self>,
-        _cx: ServiceContext,
+        cx: ServiceContext,
     ) -> impl Future<Output = Result<(), BoxError>> + 'static {
         let stop = CancellationToken::new();
         *shared.workers.lock() = stop.clone();
-        let workers: Vec<_> = (0..shared.config.workers)
-            .map(|_| actix_rt::spawn(worker(shared.clone(), stop.clone())))
+        let placement = &shared.config.worker_placement;
+        let workers: Result<Vec<_>, _> = (0..shared.config.workers)
+            .map(|_| {
+                let (shared, stop) = (shared.clone(), stop.clone());
+                cx.spawn_placed(placement, move || worker(shared, stop))
+            })
             .collect();
         async move {
             // Ends the workers with the incarnation, however it ends.
             let _stop = stop.drop_guard();
-            for joined in futures_util::future::join_all(workers).await {
-                if let Err(e) = joined {
-                    if e.is_panic() {
-                        let panic = Panic::from_payload(&*e.into_panic());
-                        return Err(format!("a task worker died: {panic}").into());
-                    }
+            for ended in futures_util::future::join_all(workers?).await {
+                if let Err(panic) = ended {
+                    return Err(format!("a task worker died: {panic}").into());
                 }
             }
             Ok(())

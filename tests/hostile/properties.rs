@@ -52,8 +52,12 @@ proptest! {
             let _ = g.matches(&key);
         }
         let _ = validate_name(&s);
-        let _ = Schedule::cron(&s);
-        let five = format!("{s} * * * *");
+        // Fields from the generator where a search for the next occurrence
+        // ends soon (never-matching expressions cost one full search each
+        // and have a test of their own).
+        let field = s.replace([' ', '\t'], "");
+        let _ = Schedule::cron(&field);
+        let five = format!("{field} * * * *");
         if let Ok(schedule) = Schedule::cron(&five) {
             let _ = schedule.next_after(chrono::Utc::now());
         }

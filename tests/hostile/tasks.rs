@@ -11,6 +11,11 @@ use std::time::Duration;
 const BOUND: Duration = Duration::from_secs(60);
 
 async fn start(config: TasksConfig) -> (TestTree, Tasks) {
+    // On the test's own (paused) clock.
+    let config = TasksConfig {
+        worker_placement: servitor::Placement::Inherit,
+        ..config
+    };
     let (spec, tasks) = Tasks::service("jobs", config).unwrap();
     (TestTree::start(spec).await.unwrap(), tasks)
 }

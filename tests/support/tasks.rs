@@ -5,8 +5,15 @@ use servitor::testing::TestTree;
 use std::convert::Infallible;
 use tokio::sync::watch;
 
-/// Runs a task service named `jobs` under a test supervisor.
+/// Runs a task service named `jobs` under a test supervisor, its workers on
+/// the service's own arbiter: the suites drive time with a paused clock,
+/// which only that thread's runtime sees. (The placement suite runs workers
+/// on the pool.)
 pub async fn start(config: TasksConfig) -> (TestTree, Tasks) {
+    let config = TasksConfig {
+        worker_placement: servitor::Placement::Inherit,
+        ..config
+    };
     let (spec, tasks) = Tasks::service("jobs", config).unwrap();
     (TestTree::start(spec).await.unwrap(), tasks)
 }
