@@ -1,0 +1,5 @@
+//! Behaviour suite: the database pool service, on SQLite and (with
+//! `DATABASE_URL`) PostgreSQL.
+
+mod common;
+mod queries;
