@@ -2,4 +2,6 @@
 //! `DATABASE_URL`) PostgreSQL.
 
 mod common;
+mod pool;
 mod queries;
+mod transactions;
