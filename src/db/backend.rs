@@ -11,6 +11,7 @@
 
 use super::config::DbConfig;
 use super::url::RedactedUrl;
+use futures_util::future::BoxFuture;
 use sqlx::{ConnectOptions, Connection, Database, Decode, Encode, FromRow, SqlStr, Type};
 use std::future::Future;
 use std::str::FromStr;
@@ -83,7 +84,7 @@ pub trait Backend: Database<Connection: sqlx::migrate::Migrate> + sealed::Sealed
         conn: &'c mut Self::Connection,
         sql: SqlStr,
         args: Self::Arguments,
-    ) -> impl Future<Output = Result<Vec<T>, sqlx::Error>> + Send + 'c
+    ) -> BoxFuture<'c, Result<Vec<T>, sqlx::Error>>
     where
         T: for<'r> FromRow<'r, Self::Row> + Send + Unpin + 'c;
 
@@ -93,7 +94,7 @@ pub trait Backend: Database<Connection: sqlx::migrate::Migrate> + sealed::Sealed
         conn: &'c mut Self::Connection,
         sql: SqlStr,
         args: Self::Arguments,
-    ) -> impl Future<Output = Result<Option<T>, sqlx::Error>> + Send + 'c
+    ) -> BoxFuture<'c, Result<Option<T>, sqlx::Error>>
     where
         T: for<'r> FromRow<'r, Self::Row> + Send + Unpin + 'c;
 
@@ -103,7 +104,7 @@ pub trait Backend: Database<Connection: sqlx::migrate::Migrate> + sealed::Sealed
         conn: &'c mut Self::Connection,
         sql: SqlStr,
         args: Self::Arguments,
-    ) -> impl Future<Output = Result<Option<T>, sqlx::Error>> + Send + 'c
+    ) -> BoxFuture<'c, Result<Option<T>, sqlx::Error>>
     where
         T: for<'r> Decode<'r, Self> + Type<Self> + Send + Unpin + 'c;
 }
@@ -135,33 +136,33 @@ macro_rules! queries {
             conn: &'c mut Self::Connection,
             sql: SqlStr,
             args: Self::Arguments,
-        ) -> impl Future<Output = Result<Vec<T>, sqlx::Error>> + Send + 'c
+        ) -> BoxFuture<'c, Result<Vec<T>, sqlx::Error>>
         where
             T: for<'r> FromRow<'r, Self::Row> + Send + Unpin + 'c,
         {
-            sqlx::query_as_with(sql, args).fetch_all(conn)
+            Box::pin(sqlx::query_as_with(sql, args).fetch_all(conn))
         }
 
         fn run_fetch_optional<'c, T>(
             conn: &'c mut Self::Connection,
             sql: SqlStr,
             args: Self::Arguments,
-        ) -> impl Future<Output = Result<Option<T>, sqlx::Error>> + Send + 'c
+        ) -> BoxFuture<'c, Result<Option<T>, sqlx::Error>>
         where
             T: for<'r> FromRow<'r, Self::Row> + Send + Unpin + 'c,
         {
-            sqlx::query_as_with(sql, args).fetch_optional(conn)
+            Box::pin(sqlx::query_as_with(sql, args).fetch_optional(conn))
         }
 
         fn run_scalar<'c, T>(
             conn: &'c mut Self::Connection,
             sql: SqlStr,
             args: Self::Arguments,
-        ) -> impl Future<Output = Result<Option<T>, sqlx::Error>> + Send + 'c
+        ) -> BoxFuture<'c, Result<Option<T>, sqlx::Error>>
         where
             T: for<'r> Decode<'r, Self> + Type<Self> + Send + Unpin + 'c,
         {
-            sqlx::query_scalar_with(sql, args).fetch_optional(conn)
+            Box::pin(sqlx::query_scalar_with(sql, args).fetch_optional(conn))
         }
     };
 }

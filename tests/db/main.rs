@@ -2,6 +2,13 @@
 //! `DATABASE_URL`) PostgreSQL.
 
 mod common;
+mod config;
+mod health;
+mod lifetime;
+mod migrations;
 mod pool;
 mod queries;
+#[cfg(feature = "postgres")]
+mod recovery;
+mod secrets;
 mod transactions;
