@@ -594,11 +594,10 @@ impl<B: Backend> DbEngine<B> {
                 Err(cause) => self.mark_down(cause),
             }
         } else {
-            let report = self.migrate(&self.migrations).await.map_err(|e| {
-                if let MigrationError::Database { cause } = &e {
+            let report = self.migrate(&self.migrations).await.inspect_err(|e| {
+                if let MigrationError::Database { cause } = e {
                     self.mark_down(cause.clone());
                 }
-                e
             })?;
             self.mark_up();
             self.reach.lock().migrations = Some(report);

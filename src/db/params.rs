@@ -17,7 +17,7 @@
 //! takes((1_i64, "ada", Some(2.5_f64), None::<String>));
 //! let mut ids = Args::<Sqlite>::new();
 //! for id in [3_i64, 5, 8] {
-//!     ids = ids.add(id);
+//!     ids = ids.bind(id);
 //! }
 //! assert_eq!(ids.len(), 3);
 //! takes(ids);
@@ -91,7 +91,7 @@ impl<B: Backend> Args<B> {
     }
 
     /// Adds the value of the next placeholder.
-    pub fn add(mut self, value: impl Value<B>) -> Self {
+    pub fn bind(mut self, value: impl Value<B>) -> Self {
         if let Ok(args) = &mut self.args {
             if let Err(e) = args.add(value) {
                 self.args =

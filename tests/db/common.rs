@@ -2,8 +2,10 @@
 //! schema of its own per PostgreSQL test, a TCP forwarder that stands in for
 //! a database appearing or vanishing on a spare port, temporary
 //! directories, and a capture of everything `tracing` writes.
+#![allow(dead_code)]
 
 use parking_lot::Mutex;
+#[cfg(feature = "postgres")]
 use servitor::db::sqlx::{self, Connection, Executor};
 use servitor::db::{Backend, Db, DbConfig, DbError};
 use servitor::testing::TestTree;
@@ -29,6 +31,7 @@ pub fn sqlite() -> DbConfig {
     }
 }
 
+#[cfg(feature = "postgres")]
 /// The PostgreSQL server's URL, or `None` (with a note on stderr) when
 /// `DATABASE_URL` is not set. With `SERVITOR_REQUIRE_SERVERS=1` a missing
 /// URL fails the test instead.
@@ -50,6 +53,7 @@ pub fn database_url() -> Option<String> {
     }
 }
 
+#[cfg(feature = "postgres")]
 /// A schema of one test's own on the PostgreSQL server, dropped and made
 /// anew, so tests sharing the server never see each other's tables.
 #[derive(Debug, Clone)]
@@ -62,6 +66,7 @@ pub struct PgSchema {
     pub url: String,
 }
 
+#[cfg(feature = "postgres")]
 impl PgSchema {
     /// Makes the schema for `test`, or `None` when PostgreSQL tests are
     /// skipped.

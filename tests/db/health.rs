@@ -7,6 +7,7 @@ use crate::common::{spare_port, Forwarder, PgSchema};
 use crate::common::{sqlite, started, BOUND};
 use servitor::db::{DbConfig, Sqlite};
 use servitor::Status;
+#[cfg(feature = "postgres")]
 use std::time::Duration;
 
 #[actix_rt::test]

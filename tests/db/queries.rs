@@ -85,7 +85,7 @@ macro_rules! statements_bind_parameters_and_decode_rows {
         // Parameters counted at run time.
         let mut args = Args::<B>::new();
         for id in [1_i64, 2] {
-            args = args.add(id);
+            args = args.bind(id);
         }
         let n: i64 = db
             .scalar("SELECT count(*) FROM users WHERE id IN ($1, $2)", args)

@@ -33,9 +33,11 @@ fn a_refused_url_does_not_show_its_password() {
         let e = Db::<Sqlite>::service("refused", config.clone()).unwrap_err();
         assert_eq!(e.field_name(), Some("url"));
         assert_clean("the config error", &format!("{e} {e:?}"));
-        let panic = std::panic::catch_unwind(|| Db::<Sqlite>::service("refused", config).unwrap())
-            .err()
-            .expect("unwrap panics");
+        let Err(panic) =
+            std::panic::catch_unwind(|| Db::<Sqlite>::service("refused", config).unwrap())
+        else {
+            panic!("unwrap did not panic");
+        };
         let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
         assert!(message.contains("url"), "{message}");
         assert_clean("the panic message", &message);
