@@ -212,3 +212,22 @@ async fn an_sqlite_file_gets_wal_foreign_keys_and_a_busy_timeout() {
     assert!(dir.path().join("app.db").exists(), "the file was created");
     tree.shutdown().await;
 }
+
+#[cfg(feature = "postgres")]
+#[actix_rt::test]
+async fn postgres_cancels_statements_past_the_statement_timeout() {
+    let Some(schema) = PgSchema::new("statement_timeout").await else {
+        return;
+    };
+    let config = DbConfig {
+        statement_timeout: Some(std::time::Duration::from_millis(50)),
+        ..schema.config()
+    };
+    let (tree, db) = started::<servitor::db::Postgres>("pg-statement-timeout", config).await;
+    let e = expect_err(db.execute("SELECT pg_sleep(5)", ()).await);
+    assert!(e.is_statement_timeout(), "{e}");
+    assert!(!e.is_unavailable());
+    // The connection is fine afterwards.
+    assert_eq!(db.scalar::<i32>("SELECT 1", ()).await.unwrap(), 1);
+    tree.shutdown().await;
+}

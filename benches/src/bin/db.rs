@@ -20,8 +20,9 @@
 //! operations in turn), every contender on the same actix (single-threaded)
 //! runtime, pools of 8 connections warmed first; PostgreSQL with
 //! test-before-acquire on (sqlx's default) and off. A figure is the median of
-//! 7 rounds, in operations per second; contenders take turns within each
-//! round, the first alternating. The goal is servitor ≤ 1.10× sqlx's time per operation. Without a
+//! 7 rounds, in operations per second; within a round servitor and sqlx run
+//! in 20 alternating slices, so load elsewhere on the machine hits both
+//! alike (deadpool runs after them). The goal is servitor ≤ 1.10× sqlx's time per operation. Without a
 //! reachable `DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/test`)
 //! the PostgreSQL rows are skipped.
 
@@ -66,6 +67,32 @@ where
         t.await.expect("client task");
     }
     (per * clients) as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Operations per second of two contenders, measured in 20 alternating
+/// slices of `ops / 20` each, so a burst of load on the machine hits both
+/// alike.
+async fn pair<F, Fut, G, Gut>(clients: usize, ops: usize, a: F, b: G) -> (f64, f64)
+where
+    F: Fn() -> Fut + Clone + 'static,
+    Fut: Future<Output = ()> + 'static,
+    G: Fn() -> Gut + Clone + 'static,
+    Gut: Future<Output = ()> + 'static,
+{
+    const SLICES: usize = 20;
+    let slice = ops / SLICES;
+    let (mut ta, mut tb) = (0.0, 0.0);
+    for i in 0..SLICES {
+        if i % 2 == 0 {
+            ta += slice as f64 / measure(clients, slice, a.clone()).await;
+            tb += slice as f64 / measure(clients, slice, b.clone()).await;
+        } else {
+            tb += slice as f64 / measure(clients, slice, b.clone()).await;
+            ta += slice as f64 / measure(clients, slice, a.clone()).await;
+        }
+    }
+    let total = (slice * SLICES) as f64;
+    (total / ta, total / tb)
 }
 
 /// Opens `POOL` connections at once so every contender starts warm.
@@ -205,15 +232,10 @@ async fn postgres_rows(url: &str, lines: &mut Vec<Line>) -> Result<(), Box<dyn s
         warm(deadpool_op(&deadpool)).await;
         for clients in [1, 4] {
             let (mut ours, mut theirs, mut dead) = (Vec::new(), Vec::new(), Vec::new());
-            for round in 0..ROUNDS {
-                // Who goes first alternates, so drift hits both alike.
-                if round % 2 == 0 {
-                    ours.push(measure(clients, PG_OPS, servitor_op(&db)).await);
-                    theirs.push(measure(clients, PG_OPS, sqlx_op(&pool)).await);
-                } else {
-                    theirs.push(measure(clients, PG_OPS, sqlx_op(&pool)).await);
-                    ours.push(measure(clients, PG_OPS, servitor_op(&db)).await);
-                }
+            for _ in 0..ROUNDS {
+                let (o, t) = pair(clients, PG_OPS, servitor_op(&db), sqlx_op(&pool)).await;
+                ours.push(o);
+                theirs.push(t);
                 if test {
                     dead.push(measure(clients, PG_OPS, deadpool_op(&deadpool)).await);
                 }
@@ -248,14 +270,10 @@ async fn sqlite_rows(lines: &mut Vec<Line>) -> Result<(), Box<dyn std::error::Er
     warm(sqlx_op(&pool)).await;
     for clients in [1, 4] {
         let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-        for round in 0..ROUNDS {
-            if round % 2 == 0 {
-                ours.push(measure(clients, SQLITE_OPS, servitor_op(&db)).await);
-                theirs.push(measure(clients, SQLITE_OPS, sqlx_op(&pool)).await);
-            } else {
-                theirs.push(measure(clients, SQLITE_OPS, sqlx_op(&pool)).await);
-                ours.push(measure(clients, SQLITE_OPS, servitor_op(&db)).await);
-            }
+        for _ in 0..ROUNDS {
+            let (o, t) = pair(clients, SQLITE_OPS, servitor_op(&db), sqlx_op(&pool)).await;
+            ours.push(o);
+            theirs.push(t);
         }
         lines.push(Line {
             backend: "sqlite",
