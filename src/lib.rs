@@ -30,7 +30,10 @@
 //! * [`tasks`] (feature `tasks`) — background task workers with statuses,
 //!   retries, priorities, cancellation and a bounded queue;
 //! * [`scheduler`] (feature `scheduler`; cron expressions with feature
-//!   `cron`) — named interval and cron jobs changed at run time.
+//!   `cron`) — named interval and cron jobs changed at run time;
+//! * [`db`] (feature `db` for SQLite, `postgres` for PostgreSQL; not on by
+//!   default) — a database pool on sqlx with typed exhaustion and outage
+//!   errors, pool figures, migrations in the start hook and recovery.
 //!
 //! ## Panics
 //!
@@ -86,6 +89,9 @@ pub mod bus;
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub mod cache;
 mod clock;
+#[cfg(feature = "db")]
+#[cfg_attr(docsrs, doc(cfg(feature = "db")))]
+pub mod db;
 pub mod exit;
 pub mod handle;
 pub mod health;
