@@ -20,8 +20,8 @@
 //! * [`testing`] — a test kit for users' own services.
 //!
 //! Built-in services, each an ordinary supervised service whose data path
-//! bypasses its actor's mailbox, each behind a cargo feature (all four on by
-//! default):
+//! bypasses its actor's mailbox, each behind a cargo feature (the first
+//! four on by default):
 //!
 //! * [`cache`] (feature `cache`) — TTL + LRU cache with exact stats,
 //!   single-flight loads, a removal listener and glob operations;
@@ -30,7 +30,10 @@
 //! * [`tasks`] (feature `tasks`) — background task workers with statuses,
 //!   retries, priorities, cancellation and a bounded queue;
 //! * [`scheduler`] (feature `scheduler`; cron expressions with feature
-//!   `cron`) — named interval and cron jobs changed at run time.
+//!   `cron`) — named interval and cron jobs changed at run time;
+//! * [`github`] (feature `github`, not on by default) — a GitHub REST
+//!   client that follows GitHub's rate-limit contract: typed operations,
+//!   pagination by `Link`, throttling, conditional requests.
 //!
 //! ## Panics
 //!
@@ -86,6 +89,9 @@ pub mod bus;
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub mod cache;
 pub mod exit;
+#[cfg(feature = "github")]
+#[cfg_attr(docsrs, doc(cfg(feature = "github")))]
+pub mod github;
 pub mod handle;
 pub mod health;
 pub mod kit;
