@@ -1,26 +1,4 @@
-//! The time the client waits by: rate-limit waits, `retry-after`, backoff
-//! and the spacing of content-creating requests all go through a
-//! [`Clock`], so tests can run them without waiting.
-//!
-//! [`SystemClock`] (the default) waits on tokio's clock, so
-//! `tokio::time::pause` drives it too. [`ManualClock`] never waits: every
-//! sleep moves its time forward at once and is recorded, so a test can
-//! assert exactly how long the client *would* have waited — for a primary
-//! limit's reset, a `retry-after`, the 60 s default, each step of a backoff
-//! — while its requests to a local server run in real time.
-//!
-//! ```
-//! use std::time::Duration;
-//! use servitor::github::{Clock, ManualClock};
-//!
-//! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! let clock = ManualClock::new();
-//! let start = clock.now();
-//! clock.sleep_until(start + Duration::from_secs(60)).await;
-//! assert_eq!(clock.now() - start, Duration::from_secs(60));
-//! assert_eq!(clock.sleeps(), [Duration::from_secs(60)]);
-//! # }
-//! ```
+//! The time the client waits by.
 
 use parking_lot::Mutex;
 use std::fmt;
@@ -32,7 +10,29 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// A future a [`Clock`] returns for a sleep.
 pub type Sleep = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
-/// Where the client reads the time and waits.
+/// The time the client waits by: rate-limit waits, `retry-after`, backoff
+/// and the spacing of content-creating requests all go through a
+/// [`Clock`], so tests can run them without waiting.
+///
+/// [`SystemClock`] (the default) waits on tokio's clock, so
+/// `tokio::time::pause` drives it too. [`ManualClock`] never waits: every
+/// sleep moves its time forward at once and is recorded, so a test can
+/// assert exactly how long the client *would* have waited — for a primary
+/// limit's reset, a `retry-after`, the 60 s default, each step of a backoff
+/// — while its requests to a local server run in real time.
+///
+/// ```
+/// use std::time::Duration;
+/// use servitor::github::{Clock, ManualClock};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let clock = ManualClock::new();
+/// let start = clock.now();
+/// clock.sleep_until(start + Duration::from_secs(60)).await;
+/// assert_eq!(clock.now() - start, Duration::from_secs(60));
+/// assert_eq!(clock.sleeps(), [Duration::from_secs(60)]);
+/// # }
+/// ```
 pub trait Clock: Send + Sync + fmt::Debug + 'static {
     /// Monotonic time now: what waits and spacing are measured in.
     fn now(&self) -> Instant;
@@ -165,5 +165,32 @@ impl Clock for ManualClock {
             inner.sleeps.push(wait);
         }
         Box::pin(std::future::ready(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn the_system_clock_follows_tokios_paused_clock() {
+        let clock = SystemClock;
+        let start = clock.now();
+        clock.sleep_until(start + Duration::from_secs(60)).await;
+        assert!(clock.now() - start >= Duration::from_secs(60));
+    }
+
+    #[test]
+    fn a_manual_clock_records_only_sleeps_that_wait() {
+        let clock = ManualClock::at_unix(100);
+        let now = clock.now();
+        drop(clock.sleep_until(now));
+        drop(clock.sleep_until(now + Duration::from_secs(2)));
+        clock.advance(Duration::from_secs(3));
+        assert_eq!(clock.sleeps(), [Duration::from_secs(2)]);
+        assert_eq!(clock.elapsed(), Duration::from_secs(5));
+        assert_eq!(clock.wall(), UNIX_EPOCH + Duration::from_secs(105));
+        clock.clear();
+        assert!(clock.sleeps().is_empty());
     }
 }

@@ -1,27 +1,5 @@
 //! GitHub client configuration: where and as whom to call, timeouts, and
 //! how closely to follow GitHub's rate-limit contract.
-//!
-//! Every field has a default ([`GitHubConfig::default`]) that follows what
-//! GitHub documents, and the struct deserializes from a configuration file
-//! with any field left out; durations are whole milliseconds there. The
-//! token prints and serializes as `[redacted]`.
-//!
-//! ```
-//! use std::time::Duration;
-//! use servitor::github::GitHubConfig;
-//!
-//! let config: GitHubConfig = serde_json::from_str(r#"{
-//!     "token": "ghp_example",
-//!     "base_url": "https://github.example.com/api/v3",
-//!     "request_timeout": 10000,
-//!     "throttle": { "max_concurrent": 4 },
-//!     "rate_limits": { "max_wait": 60000 }
-//! }"#).unwrap();
-//! assert_eq!(config.request_timeout, Duration::from_secs(10));
-//! assert_eq!(config.throttle.max_concurrent, 4);
-//! assert_eq!(config.throttle.content_per_minute, 60); // the default
-//! assert_eq!(serde_json::to_value(&config).unwrap()["token"], "[redacted]");
-//! ```
 
 use crate::kit::{Backoff, ConfigError, Secret};
 use reqwest::header::HeaderValue;
@@ -38,7 +16,30 @@ pub const DEFAULT_USER_AGENT: &str = concat!("servitor/", env!("CARGO_PKG_VERSIO
 /// `retry-after`, as GitHub requires: one minute.
 pub const MIN_SECONDARY_WAIT: Duration = Duration::from_secs(60);
 
-/// How the GitHub client calls GitHub. See the [module docs](self).
+/// How the GitHub client calls GitHub: where and as whom, timeouts, and
+/// how closely to follow GitHub's rate-limit contract.
+///
+/// Every field has a default ([`GitHubConfig::default`]) that follows what
+/// GitHub documents, and the struct deserializes from a configuration file
+/// with any field left out; durations are whole milliseconds there. The
+/// token prints and serializes as `[redacted]`.
+///
+/// ```
+/// use std::time::Duration;
+/// use servitor::github::GitHubConfig;
+///
+/// let config: GitHubConfig = serde_json::from_str(r#"{
+///     "token": "ghp_example",
+///     "base_url": "https://github.example.com/api/v3",
+///     "request_timeout": 10000,
+///     "throttle": { "max_concurrent": 4 },
+///     "rate_limits": { "max_wait": 60000 }
+/// }"#).unwrap();
+/// assert_eq!(config.request_timeout, Duration::from_secs(10));
+/// assert_eq!(config.throttle.max_concurrent, 4);
+/// assert_eq!(config.throttle.content_per_minute, 60); // the default
+/// assert_eq!(serde_json::to_value(&config).unwrap()["token"], "[redacted]");
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GitHubConfig {

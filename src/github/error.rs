@@ -1,17 +1,33 @@
-//! How GitHub calls fail: one [`GitHubError`] naming what GitHub said (or
-//! what went wrong before it could say anything), with what the caller
-//! needs to act on it — how long to wait, which field was invalid, whether
-//! a create may have happened.
-//!
-//! No error carries the token: texts from the HTTP stack and bodies quoted
-//! from GitHub are scrubbed of it before they are stored.
+//! How GitHub calls fail: [`GitHubError`], and the parts it is made of.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::time::Duration;
 
-/// A failed GitHub call.
+/// A failed GitHub call: what GitHub said (or what went wrong before it
+/// could say anything), with what the caller needs to act on it — how long
+/// to wait, which field was invalid, whether a create may have happened.
+///
+/// No error carries the token: texts from the HTTP stack and bodies quoted
+/// from GitHub are scrubbed of it before they are stored.
+///
+/// ```
+/// use std::time::Duration;
+/// use servitor::github::GitHubError;
+///
+/// fn advice(e: &GitHubError) -> String {
+///     match e {
+///         GitHubError::RateLimited { retry_after, .. } => format!("try again in {} s", retry_after.as_secs()),
+///         GitHubError::Server { outcome_unknown: true, .. } => "check whether it was created".into(),
+///         GitHubError::Validation { errors, .. } => format!("{} field(s) to fix", errors.len()),
+///         other => other.to_string(),
+///     }
+/// }
+/// let e = GitHubError::Gone { message: "Issues are disabled for this repo".into() };
+/// assert_eq!(advice(&e), "gone on GitHub (410): Issues are disabled for this repo");
+/// assert_eq!(e.status(), Some(410));
+/// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum GitHubError {
