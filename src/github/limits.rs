@@ -14,7 +14,7 @@
 use super::error::RateLimitKind;
 use super::models::RateLimit;
 use parking_lot::Mutex;
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::StatusCode;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -30,7 +30,7 @@ pub(crate) struct RateHeaders {
     pub remaining: Option<u64>,
     pub used: Option<u64>,
     pub reset: Option<u64>,
-    pub resource: Option<String>,
+    pub resource: Option<HeaderValue>,
 }
 
 fn number(headers: &HeaderMap, name: &str) -> Option<u64> {
@@ -44,10 +44,7 @@ impl RateHeaders {
             remaining: number(headers, "x-ratelimit-remaining"),
             used: number(headers, "x-ratelimit-used"),
             reset: number(headers, "x-ratelimit-reset"),
-            resource: headers
-                .get("x-ratelimit-resource")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string),
+            resource: headers.get("x-ratelimit-resource").cloned(),
         }
     }
 }
@@ -141,7 +138,11 @@ impl Limits {
         let Some(remaining) = rate.remaining else {
             return Observed::default();
         };
-        let resource = rate.resource.as_deref().unwrap_or(fallback);
+        let resource = rate
+            .resource
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or(fallback);
         let mut resources = self.resources.lock();
         let figures = match resources.get_mut(resource) {
             Some(f) => f,
@@ -399,7 +400,7 @@ mod tests {
             remaining: Some(0),
             used: Some(5000),
             reset: Some(1_030),
-            resource: Some("core".into()),
+            resource: Some(HeaderValue::from_static("core")),
         };
         assert!(limits.observe(&exhausted, "core", || (t0, wall)).exhausted);
         let hold = limits.hold("core", t0).unwrap();
