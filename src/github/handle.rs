@@ -169,7 +169,11 @@ impl GitHub {
         let engine = self.engine()?;
         let url = format!("{}/rate_limit", engine.base_str);
         let overview: RateLimitOverview = self.get(&url).await?;
-        engine.limits.observe_overview(&overview.resources);
+        engine.limits.observe_overview(
+            &overview.resources,
+            engine.clock.now(),
+            engine.clock.wall(),
+        );
         Ok(overview)
     }
 

@@ -168,8 +168,14 @@ impl Limits {
         observed
     }
 
-    /// Records every resource of a `GET /rate_limit` answer.
-    pub fn observe_overview(&self, resources: &BTreeMap<String, RateLimit>) {
+    /// Records every resource of a `GET /rate_limit` answer (at `now` and
+    /// `wall`): an exhausted one holds requests until its reset.
+    pub fn observe_overview(
+        &self,
+        resources: &BTreeMap<String, RateLimit>,
+        now: Instant,
+        wall: SystemTime,
+    ) {
         let mut map = self.resources.lock();
         for (name, rl) in resources {
             let f = map.entry(name.clone()).or_default();
@@ -177,9 +183,7 @@ impl Limits {
             f.remaining = rl.remaining;
             f.used = rl.used;
             f.reset = rl.reset;
-            if rl.remaining > 0 {
-                f.blocked_until = None;
-            }
+            f.blocked_until = (rl.remaining == 0).then(|| now + until_reset(rl.reset, wall));
         }
     }
 

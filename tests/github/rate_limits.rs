@@ -296,3 +296,25 @@ async fn the_hourly_content_budget_fails_a_create_it_cannot_wait_for() {
         other => panic!("expected RateLimited, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn an_exhausted_resource_in_the_rate_limit_answer_holds_requests_on_it() {
+    let api = Api::start().await;
+    let mut overview = api::rate_limit_overview();
+    overview["resources"]["core"] =
+        json!({ "limit": 5000, "used": 5000, "remaining": 0, "reset": T0 + 20 });
+    Mock::given(method("GET"))
+        .and(path("/rate_limit"))
+        .respond_with(ok(200, overview))
+        .mount(&api.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(RUN))
+        .respond_with(ok(200, api::workflow_run(1)))
+        .mount(&api.server)
+        .await;
+    api.gh.rate_limit().await.unwrap();
+    assert_eq!(api.gh.rate_limits()["core"].remaining, 0);
+    api.repo().workflow_run(1).await.unwrap();
+    assert_eq!(api.clock.sleeps(), [secs(21)]);
+}
