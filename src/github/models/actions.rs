@@ -158,21 +158,34 @@ impl RunFilter {
 /// The statuses and conclusions a listing can be filtered by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-#[allow(missing_docs)]
 pub enum RunStatusFilter {
+    /// Completed runs, whatever their conclusion.
     Completed,
+    /// Runs that concluded `action_required`.
     ActionRequired,
+    /// Runs that were cancelled.
     Cancelled,
+    /// Runs that failed.
     Failure,
+    /// Runs that concluded neutral.
     Neutral,
+    /// Runs that were skipped.
     Skipped,
+    /// Runs that went stale.
     Stale,
+    /// Runs that succeeded.
     Success,
+    /// Runs that timed out.
     TimedOut,
+    /// Runs in progress.
     InProgress,
+    /// Runs waiting for a runner.
     Queued,
+    /// Runs created and not yet queued.
     Requested,
+    /// Runs waiting for an approval or a protection rule.
     Waiting,
+    /// Runs waiting behind another run of their concurrency group.
     Pending,
 }
 
@@ -202,16 +215,25 @@ pub enum RunStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
-#[allow(missing_docs)]
 pub enum RunConclusion {
+    /// Every job succeeded.
     Success,
+    /// A job failed.
     Failure,
+    /// Ended neither well nor badly.
     Neutral,
+    /// Cancelled.
     Cancelled,
+    /// Skipped.
     Skipped,
+    /// A job ran out of time.
     TimedOut,
+    /// Someone has to act (a check that asks for it).
     ActionRequired,
+    /// Too old to matter.
     Stale,
+    /// The workflow could not start (an invalid file, a missing
+    /// permission).
     StartupFailure,
     /// A conclusion this crate does not know yet.
     #[serde(other)]
