@@ -20,8 +20,8 @@
 //! * [`testing`] — a test kit for users' own services.
 //!
 //! Built-in services, each an ordinary supervised service whose data path
-//! bypasses its actor's mailbox, each behind a cargo feature (all four on by
-//! default):
+//! bypasses its actor's mailbox, each behind a cargo feature (the first
+//! four on by default):
 //!
 //! * [`cache`] (feature `cache`) — TTL + LRU cache with exact stats,
 //!   single-flight loads, a removal listener and glob operations;
@@ -34,6 +34,9 @@
 //! * [`db`] (feature `db` for SQLite, `postgres` for PostgreSQL; not on by
 //!   default) — a database pool on sqlx with typed exhaustion and outage
 //!   errors, pool figures, migrations in the start hook and recovery.
+//! * [`github`] (feature `github`, not on by default) — a GitHub REST
+//!   client that follows GitHub's rate-limit contract: typed operations,
+//!   pagination by `Link`, throttling, conditional requests.
 //!
 //! ## Panics
 //!
@@ -93,6 +96,9 @@ mod clock;
 #[cfg_attr(docsrs, doc(cfg(feature = "db")))]
 pub mod db;
 pub mod exit;
+#[cfg(feature = "github")]
+#[cfg_attr(docsrs, doc(cfg(feature = "github")))]
+pub mod github;
 pub mod handle;
 pub mod health;
 pub mod kit;
