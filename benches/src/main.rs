@@ -9,14 +9,12 @@
 //! (`Instant`), medians over rounds or iterations; heap figures come from a
 //! counting global allocator.
 
-mod actors;
-mod alloc;
 mod call;
 mod children;
 mod registry;
-mod report;
 mod restart;
-mod rt;
+
+use servitor_benches::{actors, alloc, paired, report, rt};
 
 #[global_allocator]
 static ALLOC: alloc::Counting = alloc::Counting;

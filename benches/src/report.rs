@@ -9,6 +9,8 @@ pub struct Row {
     pub servitor: String,
     pub peer: String,
     pub ratio: Option<f64>,
+    /// Spread of the per-round ratios (%), for a paired comparison.
+    pub spread: Option<f64>,
     pub goal: String,
     pub met: Option<bool>,
 }
@@ -21,8 +23,26 @@ impl Row {
             servitor: unit.format(servitor),
             peer: format!("{peer_name} {}", unit.format(peer)),
             ratio: (peer > 0.0).then(|| servitor / peer),
+            spread: None,
             goal: "context".to_string(),
             met: None,
+        }
+    }
+
+    /// A row from paired rounds: the figures are each side's median, the
+    /// ratio is the median of per-round ratios (see [`crate::paired`]).
+    pub fn paired(
+        name: &str,
+        servitor: f64,
+        peer_name: &str,
+        peer: f64,
+        ratio: crate::paired::Ratio,
+        unit: Unit,
+    ) -> Row {
+        Row {
+            ratio: Some(ratio.median),
+            spread: Some(ratio.spread),
+            ..Row::compare(name, servitor, peer_name, peer, unit)
         }
     }
 
@@ -111,7 +131,11 @@ pub fn table(rows: &[Row]) -> String {
                 r.name.clone(),
                 r.servitor.clone(),
                 r.peer.clone(),
-                r.ratio.map_or("-".to_string(), |x| format!("{x:.2}×")),
+                match (r.ratio, r.spread) {
+                    (Some(x), Some(s)) => format!("{x:.2}× ±{s:.1}%"),
+                    (Some(x), None) => format!("{x:.2}×"),
+                    _ => "-".to_string(),
+                },
                 r.goal.clone(),
                 match r.met {
                     Some(true) => "yes".to_string(),

@@ -15,69 +15,27 @@
 //! Every contender runs with a silent panic hook (set in `main`).
 
 use crate::actors::{kameo_echo, ractor_echo, Boom, Echo, Idle, Ping, StopMe};
+use crate::paired::Rounds;
 use crate::report::{median, ns, percentile, Row, Unit};
-use crate::rt::{on_actix, on_tokio};
-use servitor::{CallError, ChildSpec, Runtime, Supervisor};
+use crate::rt::on_actix;
+use servitor::{CallError, ChildSpec, Runtime, ServiceRef, Supervisor};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
-const ITERATIONS: usize = 50_000;
+/// Restarts per paired round, per contender.
+const PER_ROUND: usize = 400;
 /// Restarts timed with 10,000 idle siblings under the same supervisor.
 const CROWDED_ITERATIONS: usize = 1_000;
 const SIBLINGS: usize = 10_000;
 const WARMUP: usize = 1_000;
 const GOAL_MEDIAN_NS: f64 = 8_000.0;
 
-struct Latency {
-    median: f64,
-    p99: f64,
-}
+const CONTENDERS: [&str; 4] = ["servitor", "actix", "ractor", "kameo"];
 
-fn latency(mut samples: Vec<f64>) -> Latency {
-    Latency {
-        p99: percentile(&mut samples, 99.0),
-        median: median(&mut samples),
-    }
-}
-
-/// Counts a short warm-up, then the timed iterations, and keeps the latter.
-struct Sampler {
-    done: usize,
-    warmup: usize,
-    total: usize,
-    samples: Vec<f64>,
-}
-
-impl Sampler {
-    fn new(iterations: usize) -> Self {
-        let warmup = WARMUP.min(iterations / 10);
-        Sampler {
-            done: 0,
-            warmup,
-            total: warmup + iterations,
-            samples: Vec::with_capacity(iterations),
-        }
-    }
-
-    fn more(&self) -> bool {
-        self.done < self.total
-    }
-
-    fn record(&mut self, d: Duration) {
-        if self.done >= self.warmup {
-            self.samples.push(ns(d));
-        }
-        self.done += 1;
-    }
-
-    fn finish(self) -> Latency {
-        latency(self.samples)
-    }
-}
-
-/// Restart latency with `siblings` idle services started before the echo.
-fn servitor_restart(siblings: usize, iterations: usize) -> Latency {
+/// Restart latency with `siblings` idle services started before the echo:
+/// every sample, in nanoseconds.
+fn servitor_crowded(siblings: usize, iterations: usize) -> Vec<f64> {
     on_actix(move || async move {
         let tree = Supervisor::builder("bench")
             .intensity(100_000, Duration::from_millis(1))
@@ -87,30 +45,119 @@ fn servitor_restart(siblings: usize, iterations: usize) -> Latency {
             .expect("tree");
         let app = Runtime::start(tree).await.expect("runtime");
         let h = app.service::<Echo>("echo").expect("handle");
-        let mut s = Sampler::new(iterations);
-        while s.more() {
+        let mut samples = Vec::with_capacity(iterations);
+        for i in 0..WARMUP.min(iterations / 10) + iterations {
             let t = Instant::now();
-            let crashed = h.call(Boom).await;
-            assert!(matches!(crashed, Err(CallError::Interrupted { .. })));
-            assert_eq!(h.call(Ping).await.expect("restarted child answers"), 1);
-            s.record(t.elapsed());
+            servitor_once(&h).await;
+            if i >= WARMUP.min(iterations / 10) {
+                samples.push(ns(t.elapsed()));
+            }
         }
         app.shutdown().await.expect("shutdown");
-        s.finish()
+        samples
     })
 }
 
-fn actix_restart() -> Latency {
-    on_actix(|| async {
-        let addr = actix::Supervisor::start(|_| Echo::default());
-        let mut s = Sampler::new(ITERATIONS);
-        while s.more() {
-            let t = Instant::now();
-            black_box(addr.send(StopMe).await.expect("stop"));
-            black_box(addr.send(Ping).await.expect("restarted actor answers"));
-            s.record(t.elapsed());
+async fn servitor_once(h: &ServiceRef<Echo>) {
+    let crashed = h.call(Boom).await;
+    assert!(matches!(crashed, Err(CallError::Interrupted { .. })));
+    assert_eq!(h.call(Ping).await.expect("restarted child answers"), 1);
+}
+
+/// The four contenders, alive side by side on one actix arbiter (ractor and
+/// kameo spawn onto its tokio runtime), so their rounds can alternate.
+struct Contenders {
+    servitor: ServiceRef<Echo>,
+    actix: actix::Addr<Echo>,
+    ractor: watch::Receiver<Option<ractor::ActorRef<ractor_echo::Msg>>>,
+    kameo: watch::Receiver<Option<kameo::actor::ActorRef<kameo_echo::Echo>>>,
+}
+
+impl Contenders {
+    /// One restart of contender `i`: from the failing call until the new
+    /// instance has answered.
+    async fn once(&mut self, i: usize) -> f64 {
+        match i {
+            0 => {
+                let t = Instant::now();
+                servitor_once(&self.servitor).await;
+                ns(t.elapsed())
+            }
+            1 => {
+                let t = Instant::now();
+                black_box(self.actix.send(StopMe).await.expect("stop"));
+                black_box(self.actix.send(Ping).await.expect("restarted actor answers"));
+                ns(t.elapsed())
+            }
+            2 => {
+                let child = self.ractor.borrow_and_update().clone().expect("child");
+                let t = Instant::now();
+                let _ = child.call(ractor_echo::Msg::Boom, None).await;
+                self.ractor.changed().await.expect("parent alive");
+                let child = self.ractor.borrow_and_update().clone().expect("child");
+                assert_eq!(ractor_echo::ping(&child).await, 1);
+                ns(t.elapsed())
+            }
+            _ => {
+                let child = self.kameo.borrow_and_update().clone().expect("child");
+                let t = Instant::now();
+                let _ = child.ask(kameo_echo::Boom).await;
+                self.kameo.changed().await.expect("parent alive");
+                let child = self.kameo.borrow_and_update().clone().expect("child");
+                assert_eq!(kameo_echo::ping(&child).await, 1);
+                ns(t.elapsed())
+            }
         }
-        s.finish()
+    }
+}
+
+/// Paired rounds of `PER_ROUND` restarts (a round's figure is its median),
+/// and every sample of every contender for the tail.
+fn paired() -> (Rounds, [Vec<f64>; 4]) {
+    use kameo::Actor as _;
+    on_actix(|| async {
+        let tree = Supervisor::builder("bench")
+            .intensity(1_000_000, Duration::from_millis(1))
+            .child(ChildSpec::service("echo", Echo::default))
+            .build()
+            .expect("tree");
+        let app = Runtime::start(tree).await.expect("runtime");
+        let (rtx, ractor) = watch::channel(None);
+        let (ractor_parent, _) = ractor::Actor::spawn(None, ractor_sup::Parent, rtx)
+            .await
+            .expect("ractor parent");
+        let (ktx, mut kameo) = watch::channel(None);
+        let kameo_parent = kameo_sup::Parent::spawn(ktx);
+        kameo.wait_for(Option::is_some).await.expect("first child");
+        let mut c = Contenders {
+            servitor: app.service::<Echo>("echo").expect("handle"),
+            actix: actix::Supervisor::start(|_| Echo::default()),
+            ractor,
+            kameo,
+        };
+        for i in 0..CONTENDERS.len() {
+            for _ in 0..WARMUP {
+                c.once(i).await;
+            }
+        }
+        let mut rounds = Rounds::new(&CONTENDERS).budget(15, 101, 1.0);
+        let mut all: [Vec<f64>; 4] = Default::default();
+        while rounds.more() {
+            let mut round = vec![0.0; CONTENDERS.len()];
+            for i in rounds.order() {
+                let mut samples = Vec::with_capacity(PER_ROUND);
+                for _ in 0..PER_ROUND {
+                    samples.push(c.once(i).await);
+                }
+                all[i].extend_from_slice(&samples);
+                round[i] = median(&mut samples);
+            }
+            rounds.push(round);
+        }
+        ractor_parent.stop(None);
+        kameo_parent.kill();
+        app.shutdown().await.expect("shutdown");
+        (rounds, all)
     })
 }
 
@@ -156,27 +203,6 @@ mod ractor_sup {
     }
 }
 
-fn ractor_restart() -> Latency {
-    on_tokio(|| async {
-        let (tx, mut rx) = watch::channel(None);
-        let (parent, _) = ractor::Actor::spawn(None, ractor_sup::Parent, tx)
-            .await
-            .expect("ractor parent");
-        let mut s = Sampler::new(ITERATIONS);
-        while s.more() {
-            let child = rx.borrow_and_update().clone().expect("child");
-            let t = Instant::now();
-            let _ = child.call(ractor_echo::Msg::Boom, None).await;
-            rx.changed().await.expect("parent alive");
-            let child = rx.borrow_and_update().clone().expect("child");
-            assert_eq!(ractor_echo::ping(&child).await, 1);
-            s.record(t.elapsed());
-        }
-        parent.stop(None);
-        s.finish()
-    })
-}
-
 mod kameo_sup {
     use super::kameo_echo;
     use kameo::actor::{Actor, ActorID, ActorRef, WeakActorRef};
@@ -216,84 +242,39 @@ mod kameo_sup {
     }
 }
 
-fn kameo_restart() -> Latency {
-    use kameo::Actor as _;
-    on_tokio(|| async {
-        let (tx, mut rx) = watch::channel(None);
-        let parent = kameo_sup::Parent::spawn(tx);
-        rx.wait_for(Option::is_some).await.expect("first child");
-        let mut s = Sampler::new(ITERATIONS);
-        while s.more() {
-            let child = rx.borrow_and_update().clone().expect("child");
-            let t = Instant::now();
-            let _ = child.ask(kameo_echo::Boom).await;
-            rx.changed().await.expect("parent alive");
-            let child = rx.borrow_and_update().clone().expect("child");
-            assert_eq!(kameo_echo::ping(&child).await, 1);
-            s.record(t.elapsed());
-        }
-        parent.kill();
-        s.finish()
-    })
-}
-
 pub fn run(rows: &mut Vec<Row>) {
-    let s = servitor_restart(0, ITERATIONS);
-    let crowded = servitor_restart(SIBLINGS, CROWDED_ITERATIONS);
-    let a = actix_restart();
-    let r = ractor_restart();
-    let k = kameo_restart();
-    let met = s.median <= GOAL_MEDIAN_NS;
-    rows.push(
-        Row::compare(
-            "restart after panic, median",
-            s.median,
-            "actix ctx.stop()",
-            a.median,
-            Unit::Nanos,
-        )
-        .goal("median ≤ 8 µs", met),
-    );
-    rows.push(Row::compare(
-        "restart after panic, median (ractor)",
-        s.median,
-        "ractor",
-        r.median,
-        Unit::Nanos,
-    ));
-    rows.push(Row::compare(
-        "restart after panic, median (kameo)",
-        s.median,
-        "kameo",
-        k.median,
-        Unit::Nanos,
-    ));
+    let (rounds, mut all) = paired();
+    let s = rounds.median(0);
+    let met = s <= GOAL_MEDIAN_NS && rounds.ratio(0, 2).median < 1.0 && rounds.ratio(0, 3).median < 1.0;
+    for (i, peer) in [(1, "actix ctx.stop()"), (2, "ractor"), (3, "kameo")] {
+        let name = if i == 1 {
+            "restart after panic, median".to_string()
+        } else {
+            format!("restart after panic, median ({})", rounds.name(i))
+        };
+        let row = Row::paired(&name, s, peer, rounds.median(i), rounds.ratio(0, i), Unit::Nanos);
+        rows.push(if i == 1 {
+            row.goal("≤ 8 µs and below ractor and kameo", met)
+        } else {
+            row
+        });
+    }
+    eprintln!("  restart: {} paired rounds", rounds.len());
+    let p99: Vec<f64> = all.iter_mut().map(|v| percentile(v, 99.0)).collect();
+    for (i, peer) in [(1, "actix ctx.stop()"), (2, "ractor"), (3, "kameo")] {
+        let name = if i == 1 {
+            "restart after panic, p99".to_string()
+        } else {
+            format!("restart after panic, p99 ({})", rounds.name(i))
+        };
+        rows.push(Row::compare(&name, p99[0], peer, p99[i], Unit::Nanos));
+    }
+    let mut crowded = servitor_crowded(SIBLINGS, CROWDED_ITERATIONS);
     rows.push(Row::compare(
         "restart after panic, median, 10k siblings",
-        crowded.median,
-        "actix ctx.stop()",
-        a.median,
-        Unit::Nanos,
-    ));
-    rows.push(Row::compare(
-        "restart after panic, p99",
-        s.p99,
-        "actix ctx.stop()",
-        a.p99,
-        Unit::Nanos,
-    ));
-    rows.push(Row::compare(
-        "restart after panic, p99 (ractor)",
-        s.p99,
-        "ractor",
-        r.p99,
-        Unit::Nanos,
-    ));
-    rows.push(Row::compare(
-        "restart after panic, p99 (kameo)",
-        s.p99,
-        "kameo",
-        k.p99,
+        median(&mut crowded),
+        "servitor alone",
+        s,
         Unit::Nanos,
     ));
 }
