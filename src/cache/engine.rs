@@ -35,7 +35,8 @@ use crate::kit::{Engine, Health, Phase, Pulse, Shared};
 use crate::service::ServiceContext;
 use crate::status::Status;
 use parking_lot::Mutex;
-use std::hash::{BuildHasher, Hash, RandomState};
+use super::hasher::KeyHasher;
+use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -79,7 +80,7 @@ pub(crate) struct SweepReport {
 pub struct CacheEngine<K, V> {
     pub(crate) name: String,
     pub(crate) config: CacheConfig,
-    hasher: RandomState,
+    hasher: KeyHasher,
     shards: Box<[Locked<K, V>]>,
     shard_mask: usize,
     totals: Totals,
@@ -111,10 +112,13 @@ where
         weigher: Option<Weigher<K, V>>,
     ) -> Self {
         let n = config.shard_count();
-        let shards = (0..n).map(|_| Padded(Mutex::new(Shard::new()))).collect();
+        let weighted = weigher.is_some();
+        let shards = (0..n)
+            .map(|_| Padded(Mutex::new(Shard::new(config.policy, weighted))))
+            .collect();
         CacheEngine {
             name,
-            hasher: RandomState::new(),
+            hasher: KeyHasher::new(config.hasher),
             shards,
             shard_mask: n - 1,
             totals: Totals::default(),
@@ -134,7 +138,7 @@ where
 
     #[inline]
     pub(crate) fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
-        self.hasher.hash_one(key)
+        self.hasher.hash(key)
     }
 
     #[inline]
@@ -175,6 +179,41 @@ where
         self.locked(self.shard_index(hash), f)
     }
 
+    /// Runs a read on the shard of `hash`, like [`Self::with_shard`]; the
+    /// totals are only brought up to date if the read may have removed an
+    /// expired entry, the one change a read can make.
+    #[inline]
+    pub(crate) fn read<R>(
+        &self,
+        hash: u64,
+        f: impl FnOnce(&mut Shard<K, V>, &mut Removals<K, V>) -> R,
+    ) -> Result<R, CacheError> {
+        let mut removals = Removals::new();
+        let out = {
+            let mut shard = self.shards[self.shard_index(hash)].0.lock();
+            if shard.closed {
+                return Err(self.stopped_error());
+            }
+            let before = shard.may_expire().then(|| counts(&shard));
+            let out = f(&mut shard, &mut removals);
+            if let Some(before) = before {
+                self.settle(before, &shard);
+            }
+            out
+        };
+        removals.notify(self.listener.as_ref());
+        Ok(out)
+    }
+
+    /// Runs `f` on shard number `i`, like [`Self::with_shard`].
+    pub(crate) fn with_shard_at<R>(
+        &self,
+        i: usize,
+        f: impl FnOnce(&mut Shard<K, V>, &mut Removals<K, V>) -> R,
+    ) -> Result<R, CacheError> {
+        self.locked(i, f)
+    }
+
     /// Runs `f` on every shard in turn, like [`Self::with_shard`].
     pub(crate) fn each_shard(
         &self,
@@ -212,6 +251,13 @@ where
     /// Stores an entry, then evicts until the cache is within its bounds:
     /// from the entry's own shard first, then from the others. `also` runs
     /// under the same lock, before the insert.
+    ///
+    /// Room is made in the home shard against the totals as they will be
+    /// once this shard's change is added, so in a full cache an insert
+    /// evicts as much as it adds and the shared totals are not written at
+    /// all. Only an insert that makes them grow writes them — and then
+    /// checks them again, so that two inserts racing for the last room
+    /// cannot both keep it.
     pub(crate) fn insert(
         &self,
         hash: u64,
@@ -238,8 +284,19 @@ where
             also(&mut shard);
             let before = counts(&shard);
             let keep = shard.insert(hash, key, value, weight, expires, &mut removals);
-            self.settle(before, &shard);
-            self.evict_while_over(&mut shard, keep, &mut removals)
+            let mut now = counts(&shard);
+            let count = self.totals.count.load(Ordering::Relaxed);
+            let total_weight = self.totals.weight.load(Ordering::Relaxed);
+            while (count + now.0 as u64).saturating_sub(before.0 as u64) > self.capacity
+                || (total_weight + now.1).saturating_sub(before.1) > self.max_weight
+            {
+                if !shard.evict_one(keep, &mut removals) {
+                    break;
+                }
+                now = counts(&shard);
+            }
+            let grew = self.settle_counts(before, now);
+            grew && self.evict_while_over(&mut shard, keep, &mut removals)
         };
         removals.notify(self.listener.as_ref());
         if still_over {
@@ -287,16 +344,23 @@ where
             || self.totals.weight.load(Ordering::Relaxed) > self.max_weight
     }
 
-    /// Carries a shard's change in entries and weight over to the totals.
+    /// Carries a shard's change in entries and weight over to the totals;
+    /// returns whether either grew.
     #[inline]
-    fn settle(&self, (len, weight): (usize, u64), shard: &Shard<K, V>) {
-        let (now_len, now_weight) = counts(shard);
+    fn settle(&self, before: (usize, u64), shard: &Shard<K, V>) -> bool {
+        self.settle_counts(before, counts(shard))
+    }
+
+    /// [`Self::settle`] with the shard's counts now already read.
+    #[inline]
+    fn settle_counts(&self, (len, weight): (usize, u64), (now_len, now_weight): (usize, u64)) -> bool {
         if now_len != len {
             add_signed(&self.totals.count, now_len as u64, len as u64);
         }
         if now_weight != weight {
             add_signed(&self.totals.weight, now_weight, weight);
         }
+        now_len > len || now_weight > weight
     }
 
     /// Removes expired entries, at most `limit`, reporting them as it goes.

@@ -141,7 +141,7 @@ where
     {
         let hash = self.shared.hash(key);
         self.shared
-            .with_shard(hash, |shard, removals| shard.get(hash, key, removals))
+            .read(hash, |shard, removals| shard.get(hash, key, removals))
     }
 
     /// Stores `value` under `key` with the default TTL
@@ -201,7 +201,7 @@ where
     {
         let hash = self.shared.hash(key);
         self.shared
-            .with_shard(hash, |shard, removals| shard.contains(hash, key, removals))
+            .read(hash, |shard, removals| shard.contains(hash, key, removals))
     }
 
     /// Removes every entry; returns how many live ones there were. The
@@ -236,7 +236,7 @@ where
     {
         let hash = self.shared.hash(key);
         self.shared
-            .with_shard(hash, |shard, removals| shard.ttl(hash, key, removals))
+            .read(hash, |shard, removals| shard.ttl(hash, key, removals))
     }
 
     /// Makes `key` expire after `ttl` from now (Redis `EXPIRE`); a zero

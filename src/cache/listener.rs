@@ -82,6 +82,7 @@ pub(crate) struct Removals<K, V> {
 }
 
 impl<K, V> Removals<K, V> {
+    #[inline]
     pub fn new() -> Self {
         Removals {
             first: None,
@@ -89,6 +90,7 @@ impl<K, V> Removals<K, V> {
         }
     }
 
+    #[inline]
     pub fn push(&mut self, key: K, value: V, cause: RemovalCause) {
         if self.first.is_none() {
             self.first = Some((key, value, cause));
@@ -97,13 +99,22 @@ impl<K, V> Removals<K, V> {
         }
     }
 
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.first.is_none()
     }
 
     /// Calls `listener` for each entry, in removal order, then drops them.
+    #[inline]
     pub fn notify(self, listener: Option<&Listener<K, V>>) {
-        let Some(listener) = listener else { return };
+        if let Some(listener) = listener {
+            if self.first.is_some() {
+                self.notify_each(listener);
+            }
+        }
+    }
+
+    fn notify_each(self, listener: &Listener<K, V>) {
         for (k, v, cause) in self.first.into_iter().chain(self.rest) {
             listener(&k, &v, cause);
         }

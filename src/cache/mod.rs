@@ -89,10 +89,12 @@ mod error;
 pub mod expiry;
 pub mod glob;
 mod handle;
-mod index;
+pub mod hasher;
 pub mod listener;
 pub mod loader;
+pub mod policy;
 mod shard;
+mod slab;
 pub mod stats;
 
 pub use config::{
@@ -103,7 +105,9 @@ pub use error::{CacheError, LoadError};
 pub use expiry::Ttl;
 pub use glob::GlobPattern;
 pub use handle::{Cache, CacheBuilder};
+pub use hasher::CacheHasher;
 pub use listener::RemovalCause;
+pub use policy::EvictionPolicy;
 
 /// The supervised actor of a cache: the kit's [`Driver`](crate::kit::Driver)
 /// of its engine. It takes no messages; its handle through the runtime is
