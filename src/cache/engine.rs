@@ -188,7 +188,7 @@ where
         hash: u64,
         f: impl FnOnce(&mut Shard<K, V>, &mut Removals<K, V>) -> R,
     ) -> Result<R, CacheError> {
-        let mut removals = Removals::new();
+        let mut removals = Removals::new(self.listener.is_some());
         let out = {
             let mut shard = self.shards[self.shard_index(hash)].0.lock();
             if shard.closed {
@@ -231,7 +231,7 @@ where
         i: usize,
         f: impl FnOnce(&mut Shard<K, V>, &mut Removals<K, V>) -> R,
     ) -> Result<R, CacheError> {
-        let mut removals = Removals::new();
+        let mut removals = Removals::new(self.listener.is_some());
         let out = {
             let mut shard = self.shards[i].0.lock();
             if shard.closed {
@@ -275,7 +275,7 @@ where
             });
         }
         let home = self.shard_index(hash);
-        let mut removals = Removals::new();
+        let mut removals = Removals::new(self.listener.is_some());
         let still_over = {
             let mut shard = self.shards[home].0.lock();
             if shard.closed {
@@ -306,7 +306,7 @@ where
                 // Not through `locked`: `evict_while_over` settles the totals
                 // after every eviction itself, and settling twice would
                 // undercount the cache and let it grow past its bounds.
-                let mut removals = Removals::new();
+                let mut removals = Removals::new(self.listener.is_some());
                 let done = {
                     let mut shard = self.shards[i].0.lock();
                     shard.closed || !self.evict_while_over(&mut shard, NO_SLOT, &mut removals)

@@ -75,23 +75,31 @@ pub(crate) type Listener<K, V> = Arc<dyn Fn(&K, &V, RemovalCause) + Send + Sync>
 
 /// Entries removed under a shard lock, to be reported (and dropped) after
 /// it is released. Holds the first one inline: most operations remove at
-/// most one entry, and a cache hit path should not allocate.
+/// most one entry, and a cache hit path should not allocate. With no
+/// listener, entries whose drop does nothing are not kept at all.
 pub(crate) struct Removals<K, V> {
     first: Option<(K, V, RemovalCause)>,
     rest: Vec<(K, V, RemovalCause)>,
+    /// Whether anyone listens: if not, only entries with a drop to run
+    /// (outside the lock) are kept.
+    listening: bool,
 }
 
 impl<K, V> Removals<K, V> {
     #[inline]
-    pub fn new() -> Self {
+    pub fn new(listening: bool) -> Self {
         Removals {
             first: None,
             rest: Vec::new(),
+            listening,
         }
     }
 
     #[inline]
     pub fn push(&mut self, key: K, value: V, cause: RemovalCause) {
+        if !self.listening && !std::mem::needs_drop::<(K, V)>() {
+            return;
+        }
         if self.first.is_none() {
             self.first = Some((key, value, cause));
         } else {

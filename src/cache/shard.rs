@@ -513,7 +513,7 @@ mod tests {
 
     fn churn(policy: EvictionPolicy) {
         let mut shard = Shard::<u32, u32>::new(policy, false);
-        let mut r = Removals::new();
+        let mut r = Removals::new(true);
         let mut rng = fastrand::Rng::with_seed(7);
         for step in 0..20_000 {
             let k = rng.u32(0..200);
@@ -557,7 +557,7 @@ mod tests {
     #[test]
     fn a_key_evicted_from_small_comes_back_into_main() {
         let mut shard = Shard::<u32, u32>::new(EvictionPolicy::S3Fifo, false);
-        let mut r = Removals::new();
+        let mut r = Removals::new(true);
         for k in 0..100 {
             shard.insert(h(k), k, k, 0, None, &mut r);
         }

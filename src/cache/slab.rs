@@ -119,27 +119,32 @@ impl<K, V> Slab<K, V> {
         weight: u32,
         expires: Option<Instant>,
     ) -> u32 {
-        let slot = Slot {
-            hash,
-            prev: NIL,
-            next: NIL,
-            weight,
-            state: State::Free,
-            freq: 0,
-            expires,
-            entry: Some((key, value)),
-        };
         if self.free != NIL {
+            // Fill the free slot in place: `release` left its other fields
+            // (links, state, frequency) as a new entry starts with them.
             let i = self.free;
-            self.free = self[i].next;
-            self[i] = slot;
+            let slot = &mut self.slots[i as usize];
+            self.free = slot.next;
+            slot.hash = hash;
+            slot.weight = weight;
+            slot.expires = expires;
+            slot.entry = Some((key, value));
             i
         } else {
             let i = u32::try_from(self.slots.len())
                 .ok()
                 .filter(|i| *i != NIL)
                 .expect("a cache shard holds at most 2^32 - 1 slots");
-            self.slots.push(slot);
+            self.slots.push(Slot {
+                hash,
+                prev: NIL,
+                next: NIL,
+                weight,
+                state: State::Free,
+                freq: 0,
+                expires,
+                entry: Some((key, value)),
+            });
             i
         }
     }
@@ -153,9 +158,7 @@ impl<K, V> Slab<K, V> {
         slot.state = State::Free;
         slot.next = free;
         slot.prev = NIL;
-        slot.weight = 0;
         slot.freq = 0;
-        slot.expires = None;
         slot.entry.take()
     }
 
@@ -193,7 +196,7 @@ impl Default for Ring {
 
 impl Ring {
     /// Links slot `i` in as the newest entry.
-    #[inline]
+    #[inline(always)]
     pub fn push<K, V>(&mut self, slab: &mut Slab<K, V>, i: u32) {
         let head = self.head;
         if head == NIL {
@@ -216,7 +219,7 @@ impl Ring {
     }
 
     /// Unlinks slot `i`, which must be on this ring.
-    #[inline]
+    #[inline(always)]
     pub fn unlink<K, V>(&mut self, slab: &mut Slab<K, V>, i: u32) {
         let (prev, next) = (slab[i].prev, slab[i].next);
         if next == i {
