@@ -27,6 +27,7 @@
 
 use super::config::CacheConfig;
 use super::error::CacheError;
+use super::hasher::KeyHasher;
 use super::listener::{Listener, Removals};
 use super::shard::{Shard, NO_SLOT};
 use super::stats::CacheStats;
@@ -35,7 +36,6 @@ use crate::kit::{Engine, Health, Phase, Pulse, Shared};
 use crate::service::ServiceContext;
 use crate::status::Status;
 use parking_lot::Mutex;
-use super::hasher::KeyHasher;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -353,7 +353,11 @@ where
 
     /// [`Self::settle`] with the shard's counts now already read.
     #[inline]
-    fn settle_counts(&self, (len, weight): (usize, u64), (now_len, now_weight): (usize, u64)) -> bool {
+    fn settle_counts(
+        &self,
+        (len, weight): (usize, u64),
+        (now_len, now_weight): (usize, u64),
+    ) -> bool {
         if now_len != len {
             add_signed(&self.totals.count, now_len as u64, len as u64);
         }

@@ -27,13 +27,13 @@
 //! proportional to the key's length × ⌈run length / 64⌉. No input makes
 //! matching quadratic in the key.
 //!
-//! Pattern operations visit every entry of every shard. They hold a
-//! shard's lock only for a bounded amount of work at a time — a chunk of
-//! short keys is matched in place, a long key is copied out and matched
-//! after the lock is released — so reads and writes on the same shard
-//! wait at most one chunk. They cost O(entries) and are meant for
-//! maintenance, not the hot path; entries written while one runs may or
-//! may not be seen.
+//! Pattern operations visit every entry of every shard. They never match
+//! under a shard's lock: they copy the keys of up to [`SCAN_CHUNK`]
+//! entries out, let go of the lock, match, and come back for the next
+//! chunk — so reads and writes on the same shard wait for one chunk's
+//! copies at most, however long the keys or costly the pattern. They cost
+//! O(entries) and are meant for maintenance, not the hot path; entries
+//! written while one runs may or may not be seen.
 //!
 //! ```
 //! use servitor::cache::GlobPattern;
@@ -53,14 +53,9 @@ use std::hash::Hash;
 /// each is checked once per key character a wildcard run reads.
 pub const MAX_CLASSES: usize = 64;
 
-/// Work a shard's lock is held for at most, in units of about one key
-/// byte matched: past it the scan lets go and resumes after.
-const CHUNK_WORK: usize = 64 * 1024;
-/// A key whose matching would cost more than this is copied out and
-/// matched after the lock is released.
-const INLINE_WORK: usize = 4 * 1024;
-/// What visiting one entry costs at least, in the same units.
-const ENTRY_WORK: usize = 16;
+/// The most keys a pattern operation copies out of a shard per hold of
+/// its lock.
+pub const SCAN_CHUNK: usize = 256;
 
 /// A compiled glob pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,11 +178,6 @@ impl Run {
             (None, Some(automaton)) => automaton.find_end(text, &self.classes),
             (None, None) => unreachable!("a wildcard run has an automaton"),
         }
-    }
-
-    /// 64-bit words of automaton state per key character (0 for literals).
-    fn words(&self) -> usize {
-        self.automaton.as_ref().map_or(0, |a| a.words)
     }
 }
 
@@ -421,13 +411,6 @@ impl GlobPattern {
         }
         true
     }
-
-    /// About what matching a key of `len` bytes costs, in units of one
-    /// byte read.
-    fn cost(&self, len: usize) -> usize {
-        let words = self.runs.iter().map(Run::words).max().unwrap_or(0);
-        len.saturating_mul(words + 1)
-    }
 }
 
 /// Sorts ranges and merges overlapping or touching ones.
@@ -451,11 +434,10 @@ impl std::fmt::Display for GlobPattern {
     }
 }
 
-/// What a chunk of a scan found: keys matched in place, and long keys
-/// copied out to be matched after the lock is released.
+/// One chunk of a scan: live keys and expired ones, with their slots.
 struct Chunk<K> {
-    matched: Vec<(u32, K)>,
-    deferred: Vec<(u32, K)>,
+    live: Vec<(u32, K)>,
+    expired: Vec<(u32, K)>,
     /// Where the next chunk starts; `None` when the shard is done.
     resume: Option<u32>,
 }
@@ -488,11 +470,10 @@ where
         for shard in 0..self.shared.shard_count() {
             let mut from = Some(0);
             while let Some(start) = from {
-                let chunk = self.scan_chunk(shard, start, &pattern, |_| {})?;
-                keys.extend(chunk.matched.into_iter().map(|(_, k)| k));
+                let chunk = self.copy_chunk(shard, start)?;
                 keys.extend(
                     chunk
-                        .deferred
+                        .live
                         .into_iter()
                         .filter(|(_, k)| pattern.matches(k.as_ref()))
                         .map(|(_, k)| k),
@@ -512,16 +493,16 @@ where
         for shard in 0..self.shared.shard_count() {
             let mut from = Some(0);
             while let Some(start) = from {
-                let mut expired = Vec::new();
-                let chunk = self.scan_chunk(shard, start, &pattern, |found| expired.push(found))?;
-                let long: Vec<_> = chunk
-                    .deferred
+                let chunk = self.copy_chunk(shard, start)?;
+                let doomed: Vec<_> = chunk
+                    .live
                     .into_iter()
                     .filter(|(_, k)| pattern.matches(k.as_ref()))
+                    .chain(chunk.expired)
                     .collect();
-                let doomed = chunk.matched.into_iter().chain(long).chain(expired);
-                let doomed: Vec<_> = doomed.collect();
                 if !doomed.is_empty() {
+                    // The slot must still hold the key: it may have been
+                    // removed, or reused, since the copy.
                     removed += self.shared.with_shard_at(shard, |shard, removals| {
                         doomed
                             .iter()
@@ -535,36 +516,25 @@ where
         Ok(removed)
     }
 
-    /// Scans one chunk of `shard` from slot `start`: matches short keys in
-    /// place, copies long ones out, hands expired entries to `expired`.
-    fn scan_chunk(
-        &self,
-        shard: usize,
-        start: u32,
-        pattern: &GlobPattern,
-        mut expired: impl FnMut((u32, K)),
-    ) -> Result<Chunk<K>, CacheError> {
-        let mut matched = Vec::new();
-        let mut deferred = Vec::new();
+    /// Copies the keys of up to [`SCAN_CHUNK`] entries of `shard` out,
+    /// from slot `start` on, under one hold of its lock.
+    fn copy_chunk(&self, shard: usize, start: u32) -> Result<Chunk<K>, CacheError> {
+        let mut live = Vec::new();
+        let mut expired = Vec::new();
         let resume = self.shared.with_shard_at(shard, |shard, _| {
-            let mut work = 0usize;
             shard.scan(start, |slot, key, is_expired| {
-                let text = key.as_ref();
-                let cost = pattern.cost(text.len());
+                let copy = (slot, key.clone());
                 if is_expired {
-                    expired((slot, key.clone()));
-                } else if cost > INLINE_WORK {
-                    deferred.push((slot, key.clone()));
-                } else if pattern.matches(text) {
-                    matched.push((slot, key.clone()));
+                    expired.push(copy);
+                } else {
+                    live.push(copy);
                 }
-                work += ENTRY_WORK + cost.min(INLINE_WORK).max(text.len());
-                work < CHUNK_WORK
+                live.len() + expired.len() < SCAN_CHUNK
             })
         })?;
         Ok(Chunk {
-            matched,
-            deferred,
+            live,
+            expired,
             resume,
         })
     }
@@ -600,7 +570,9 @@ mod tests {
         assert!(m("*?é?*", "aéb"));
         assert!(!m("*?é?*", "éb"));
         // A run longer than one word of automaton state.
-        let run: String = (0..100).map(|i| if i % 7 == 0 { '?' } else { 'a' }).collect();
+        let run: String = (0..100)
+            .map(|i| if i % 7 == 0 { '?' } else { 'a' })
+            .collect();
         let text = format!("b{}b", "a".repeat(150));
         assert!(m(&format!("*{run}*"), &text));
         assert!(!m(&format!("*{run}c*"), &text));

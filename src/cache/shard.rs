@@ -194,10 +194,7 @@ impl<K: Hash + Eq, V> Shard<K, V> {
         stats.weight += self.weight();
         // A bucket is a control byte and a slot number; at most 7/8 used.
         let index = self.index.capacity() * 8 / 7 * (1 + std::mem::size_of::<u32>());
-        let bytes = self.slab.bytes()
-            + index
-            + self.expiries.bytes()
-            + self.ghosts.bytes();
+        let bytes = self.slab.bytes() + index + self.expiries.bytes() + self.ghosts.bytes();
         stats.estimated_bytes += bytes as u64 + self.weight();
     }
 
@@ -233,7 +230,10 @@ impl<K: Hash + Eq, V> Shard<K, V> {
                 self.queues.reweigh(&mut self.slab, i, weight);
                 let slot = &mut self.slab[i];
                 slot.expires = expires;
-                let old = slot.entry.as_mut().map(|(_, v)| std::mem::replace(v, value));
+                let old = slot
+                    .entry
+                    .as_mut()
+                    .map(|(_, v)| std::mem::replace(v, value));
                 let cause = if was_expired {
                     RemovalCause::Expired
                 } else {

@@ -363,7 +363,12 @@ fn main() {
     let only: Vec<usize> = match args.iter().find_map(|a| a.strip_prefix("--only=")) {
         Some(list) => list
             .split(',')
-            .map(|n| NAMES.iter().position(|x| x == &n).expect("a contender name"))
+            .map(|n| {
+                NAMES
+                    .iter()
+                    .position(|x| x == &n)
+                    .expect("a contender name")
+            })
             .collect(),
         None => (0..NAMES.len()).collect(),
     };
@@ -397,9 +402,11 @@ fn main() {
     let zipf10 = Zipf::new(ZIPF_KEYS, 1.0);
     let mut missed = 0;
     let mut rows = 0;
-    let pct = |m: Option<Measured>| m.map_or("–".into(), |m| format!("{:.1}", m.hit_ratio * 100.0));
+    let pct =
+        |m: Option<Measured>| m.map_or("–".into(), |m| format!("{:.1}", m.hit_ratio * 100.0));
     let mops = |m: Option<Measured>| m.map_or("–".into(), |m| format!("{:.2}", m.wall / 1e6));
-    let times = |x: Option<f64>, digits: usize| x.map_or("–".into(), |x| format!("{x:.digits$}×"));
+    let times =
+        |x: Option<f64>, digits: usize| x.map_or("–".into(), |x| format!("{x:.digits$}×"));
     for workload in workloads {
         let seqs: Vec<Arc<Vec<u64>>> = (0..*THREADS.iter().max().expect("threads"))
             .map(|t| Arc::new(sequence(workload, t, &zipf08, &zipf10)))
@@ -409,15 +416,15 @@ fn main() {
                 let threads = threads as usize;
                 let r = row(capacity, &seqs[..threads], &only, rounds);
                 let (ours, quick, moka) = (r[0], r[1], r[2]);
-                let ratio = |peer: Option<Measured>, f: fn(&Measured) -> f64| {
-                    Some(f(&ours?) / f(&peer?))
-                };
+                let ratio =
+                    |peer: Option<Measured>, f: fn(&Measured) -> f64| Some(f(&ours?) / f(&peer?));
                 let x_quick = ratio(quick, |m| m.wall);
                 let x_quick_cpu = ratio(quick, |m| m.cpu);
                 let x_moka = ratio(moka, |m| m.wall);
                 let hit = |m: Option<Measured>| m.map(|m| m.hit_ratio);
                 let mut misses = Vec::new();
-                if let (true, Some(o), Some(q)) = (workload.has_ratio_goal(), hit(ours), hit(quick)) {
+                if let (true, Some(o), Some(q)) = (workload.has_ratio_goal(), hit(ours), hit(quick))
+                {
                     if o < q - 0.005 {
                         misses.push("hit ratio");
                     }
