@@ -202,13 +202,12 @@ fn a_key_wanted_again_soon_after_eviction_is_admitted_to_main() {
     // Key 0 is evicted from small unread, then asked for again: its ghost
     // sends it to main, where a scan of one-off keys cannot reach it.
     let (_spec, c) = cache(1_000, 1, EvictionPolicy::S3Fifo);
-    for k in 0..1_000u64 {
-        c.set(k, k).unwrap();
-    }
-    for k in 1_000..1_100u64 {
+    for k in 0..=1_000u64 {
         c.set(k, k).unwrap();
     }
     assert!(!c.contains(&0).unwrap(), "the oldest unread key left first");
+    // At once: ghosts are a small lossy table, a newer one may take an
+    // older one's place.
     c.set(0, 0).unwrap();
     for k in 0..5_000u64 {
         c.set(2_000 + k, k).unwrap();
