@@ -71,7 +71,7 @@ pub(crate) const MAX_FREQ: u8 = 2;
 pub(crate) const SMALL_PERCENT: u64 = 3;
 /// The places in a shard's ghost table, as a share of its live entries
 /// (rounded up to a power of two).
-pub(crate) const GHOST_PERCENT: usize = 50;
+pub(crate) const GHOST_PERCENT: usize = 35;
 
 /// The rings of one shard and the decisions of its policy.
 #[repr(C)]
