@@ -2,8 +2,9 @@
 //! shards, the hasher, the listener and weigher — and the background sweep
 //! its actor runs.
 //!
-//! A key is hashed once; the high half of the hash picks the shard, the low
-//! half is the shard's index hash. Each shard sits behind its own lock on
+//! A key is hashed once, with the configured [hasher](super::hasher); the
+//! high half of the hash picks the shard, and the shard's index probes with
+//! the same hash. Each shard sits behind its own lock on
 //! its own cache lines, so threads working on different shards never touch
 //! the same memory — except for the two totals (entries and weight) that
 //! the size bounds are checked against, which change only when an entry is
@@ -11,9 +12,12 @@
 //!
 //! The bounds are global: an insert that takes the cache over its capacity
 //! or weight evicts from its own shard (an expired entry if one is due,
-//! else the least recently used), and from the next shards if its own has
-//! nothing else. So a cache never evicts before it is full, and with one
-//! shard eviction is exact LRU.
+//! else the [policy](super::policy)'s victim), and from the next shards if
+//! its own has nothing else. So a cache never evicts before it is full, and
+//! with one shard the policy works over the whole cache. In a full cache an
+//! insert evicts as much as it adds before it looks at the totals again,
+//! so the shared totals are not written at all: threads on different
+//! shards share only lines they read.
 //!
 //! ## Lifecycle
 //!

@@ -1,26 +1,27 @@
 //! Eviction: which entry leaves when the cache is over its bounds.
 //!
 //! The default, [`EvictionPolicy::S3Fifo`], is S3-FIFO (Yang et al., SOSP
-//! 2023), shaped as quick_cache tunes it. Each shard keeps three rings:
+//! 2023), with the shares quick_cache tunes it to. Each shard keeps:
 //!
-//! * **small** — a probation queue every new key enters, about
-//!   [`SMALL_PERCENT`] % of the shard's entries;
+//! * **small** — a probation queue every new key enters, about 3 % of the
+//!   shard's entries (by weight with a weigher);
 //! * **main** — entries that proved themselves, the rest of the shard,
 //!   swept by a CLOCK hand;
 //! * **ghosts** — fingerprints (no keys, no values) of keys recently
-//!   evicted from small: a table of 4-byte fingerprints with about
-//!   [`GHOST_PERCENT`] % as many places as the shard has entries, a newer
-//!   ghost taking the place of an older one.
+//!   evicted from small: a table of 4-byte fingerprints with places for
+//!   about 35 % of the shard's entries, a newer ghost taking the place of
+//!   an older one.
 //!
-//! A read only bumps the entry's small frequency counter (at most
-//! [`MAX_FREQ`]); nothing moves on a hit, so hits are cheap. When the cache
-//! must make room, the oldest entry of small is looked at first while small
+//! A read only bumps the entry's small frequency counter (which saturates
+//! at 2); nothing moves on a hit, so hits are cheap. When the cache must
+//! make room, the oldest entry of small is looked at first while small
 //! holds more than its share: if it was read since it came in it moves on
-//! to main, else it is evicted and its hash kept as a ghost. Otherwise the
-//! hand of main looks at its oldest entry: one that was read has its
-//! counter decremented and stays (the hand moves on), one that was not is
-//! evicted. A key inserted again while its ghost is remembered goes
-//! straight to main: it was wanted twice within a short window.
+//! to main (spending one read), else it is evicted and its fingerprint
+//! kept as a ghost. Otherwise the hand of main looks at its oldest entry:
+//! one that was read has its counter decremented and stays (the hand moves
+//! on), one that was not is evicted. A key inserted again while its ghost
+//! is remembered goes straight to main: it was wanted twice within a short
+//! window.
 //!
 //! So a key read once — a one-off, a scan — costs the cache only a short
 //! stay in small; keys read again and again keep their place in main; and
