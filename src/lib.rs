@@ -23,7 +23,7 @@
 //! bypasses its actor's mailbox, each behind a cargo feature (the first
 //! four on by default):
 //!
-//! * [`cache`] (feature `cache`) — TTL + LRU cache with exact stats,
+//! * [`cache`] (feature `cache`) — TTL cache with S3-FIFO (or LRU) eviction, exact stats,
 //!   single-flight loads, a removal listener and glob operations;
 //! * [`bus`] (feature `bus`) — topic publish/subscribe with NATS wildcards,
 //!   explicit overflow policies, queue groups and request/reply;

@@ -130,6 +130,6 @@ pub fn run(rows: &mut Vec<Row>) {
                 row
             });
         }
-        eprintln!("  {label}: {} paired rounds", r.len());
+        eprintln!("  {label}: {} paired rounds", r.rounds());
     }
 }

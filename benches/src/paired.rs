@@ -97,7 +97,7 @@ impl Rounds {
     }
 
     /// Rounds recorded so far.
-    pub fn len(&self) -> usize {
+    pub fn rounds(&self) -> usize {
         self.samples.len()
     }
 
@@ -177,8 +177,8 @@ mod tests {
             k += 1.0;
             k
         });
-        assert_eq!(noisy.len(), 5);
+        assert_eq!(noisy.rounds(), 5);
         let steady = Rounds::new(&["a", "b"]).budget(3, 50, 1.0).run(|_| 1.0);
-        assert_eq!(steady.len(), 3);
+        assert_eq!(steady.rounds(), 3);
     }
 }

@@ -259,7 +259,7 @@ pub fn run(rows: &mut Vec<Row>) {
             row
         });
     }
-    eprintln!("  restart: {} paired rounds", rounds.len());
+    eprintln!("  restart: {} paired rounds", rounds.rounds());
     let p99: Vec<f64> = all.iter_mut().map(|v| percentile(v, 99.0)).collect();
     for (i, peer) in [(1, "actix ctx.stop()"), (2, "ractor"), (3, "kameo")] {
         let name = if i == 1 {

@@ -1,4 +1,5 @@
-//! Cache configuration: bounds, default time to live, sweep and sharding.
+//! Cache configuration: bounds, default time to live, sweep, sharding,
+//! eviction policy and hasher.
 //!
 //! Every field has a default ([`CacheConfig::default`]) and the struct
 //! deserializes from a config file with any field left out; durations are
@@ -16,6 +17,8 @@
 //! assert_eq!(config.sweep_interval, Duration::from_secs(1));
 //! ```
 
+use super::hasher::CacheHasher;
+use super::policy::EvictionPolicy;
 use crate::kit::ConfigError;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -52,9 +55,10 @@ const SHARDS_PER_CPU: usize = 16;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CacheConfig {
-    /// The most entries held; an insert beyond it evicts the least recently
-    /// used entry first. At least 1. Default 10,000
-    /// ([`DEFAULT_CAPACITY`]); `u64::MAX` for no count bound.
+    /// The most entries held; an insert beyond it evicts an entry first (an
+    /// expired one if any is due, else the one the [`policy`](Self::policy)
+    /// picks). At least 1. Default 10,000 ([`DEFAULT_CAPACITY`]);
+    /// `u64::MAX` for no count bound.
     pub capacity: u64,
     /// The most summed weight held, as measured by the weigher given to
     /// [`CacheBuilder::weigher`](super::CacheBuilder::weigher) (often
@@ -83,12 +87,21 @@ pub struct CacheConfig {
     /// 64), fewer for small capacities so each shard has room for at least
     /// 32 entries.
     ///
-    /// The bounds are global, but the LRU order is kept per shard: an
-    /// insert that overflows the cache evicts the least recently used entry
-    /// *of its own shard*. With one shard (chosen automatically for
-    /// capacities under 64) eviction is exact LRU over the whole cache;
-    /// with more it approximates it, and threads rarely contend.
+    /// The bounds are global, but the policy's queues are kept per shard:
+    /// an insert that overflows the cache evicts the policy's victim *of
+    /// its own shard*. With one shard (chosen automatically for capacities
+    /// under 64) the policy works over the whole cache — with
+    /// [`EvictionPolicy::Lru`], exact LRU; with more shards it approximates
+    /// that, and threads rarely contend.
     pub shards: usize,
+    /// Which entry an insert into a full cache evicts. Default
+    /// [`EvictionPolicy::S3Fifo`] (`"s3_fifo"`; or `"lru"`). See
+    /// [`policy`](super::policy).
+    pub policy: EvictionPolicy,
+    /// The hash function of the keys: speed ([`CacheHasher::Foldhash`], the
+    /// default, `"foldhash"`) or resistance to keys chosen by an attacker
+    /// ([`CacheHasher::SipHash`], `"siphash"`). See [`hasher`](super::hasher).
+    pub hasher: CacheHasher,
 }
 
 impl Default for CacheConfig {
@@ -100,6 +113,8 @@ impl Default for CacheConfig {
             sweep_interval: DEFAULT_SWEEP_INTERVAL,
             sweep_limit: DEFAULT_SWEEP_LIMIT,
             shards: 0,
+            policy: EvictionPolicy::default(),
+            hasher: CacheHasher::default(),
         }
     }
 }

@@ -2,8 +2,9 @@
 //! shards, the hasher, the listener and weigher — and the background sweep
 //! its actor runs.
 //!
-//! A key is hashed once; the high half of the hash picks the shard, the low
-//! half is the shard's index hash. Each shard sits behind its own lock on
+//! A key is hashed once, with the configured [hasher](super::hasher); the
+//! high half of the hash picks the shard, and the shard's index probes with
+//! the same hash. Each shard sits behind its own lock on
 //! its own cache lines, so threads working on different shards never touch
 //! the same memory — except for the two totals (entries and weight) that
 //! the size bounds are checked against, which change only when an entry is
@@ -11,9 +12,12 @@
 //!
 //! The bounds are global: an insert that takes the cache over its capacity
 //! or weight evicts from its own shard (an expired entry if one is due,
-//! else the least recently used), and from the next shards if its own has
-//! nothing else. So a cache never evicts before it is full, and with one
-//! shard eviction is exact LRU.
+//! else the [policy](super::policy)'s victim), and from the next shards if
+//! its own has nothing else. So a cache never evicts before it is full, and
+//! with one shard the policy works over the whole cache. In a full cache an
+//! insert evicts as much as it adds before it looks at the totals again,
+//! so the shared totals are not written at all: threads on different
+//! shards share only lines they read.
 //!
 //! ## Lifecycle
 //!
@@ -27,6 +31,7 @@
 
 use super::config::CacheConfig;
 use super::error::CacheError;
+use super::hasher::KeyHasher;
 use super::listener::{Listener, Removals};
 use super::shard::{Shard, NO_SLOT};
 use super::stats::CacheStats;
@@ -35,7 +40,7 @@ use crate::kit::{Engine, Health, Phase, Pulse, Shared};
 use crate::service::ServiceContext;
 use crate::status::Status;
 use parking_lot::Mutex;
-use std::hash::{BuildHasher, Hash, RandomState};
+use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -79,7 +84,7 @@ pub(crate) struct SweepReport {
 pub struct CacheEngine<K, V> {
     pub(crate) name: String,
     pub(crate) config: CacheConfig,
-    hasher: RandomState,
+    hasher: KeyHasher,
     shards: Box<[Locked<K, V>]>,
     shard_mask: usize,
     totals: Totals,
@@ -111,10 +116,13 @@ where
         weigher: Option<Weigher<K, V>>,
     ) -> Self {
         let n = config.shard_count();
-        let shards = (0..n).map(|_| Padded(Mutex::new(Shard::new()))).collect();
+        let weighted = weigher.is_some();
+        let shards = (0..n)
+            .map(|_| Padded(Mutex::new(Shard::new(config.policy, weighted))))
+            .collect();
         CacheEngine {
             name,
-            hasher: RandomState::new(),
+            hasher: KeyHasher::new(config.hasher),
             shards,
             shard_mask: n - 1,
             totals: Totals::default(),
@@ -134,7 +142,7 @@ where
 
     #[inline]
     pub(crate) fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
-        self.hasher.hash_one(key)
+        self.hasher.hash(key)
     }
 
     #[inline]
@@ -175,6 +183,41 @@ where
         self.locked(self.shard_index(hash), f)
     }
 
+    /// Runs a read on the shard of `hash`, like [`Self::with_shard`]; the
+    /// totals are only brought up to date if the read may have removed an
+    /// expired entry, the one change a read can make.
+    #[inline]
+    pub(crate) fn read<R>(
+        &self,
+        hash: u64,
+        f: impl FnOnce(&mut Shard<K, V>, &mut Removals<K, V>) -> R,
+    ) -> Result<R, CacheError> {
+        let mut removals = Removals::new(self.listener.is_some());
+        let out = {
+            let mut shard = self.shards[self.shard_index(hash)].0.lock();
+            if shard.closed {
+                return Err(self.stopped_error());
+            }
+            let before = shard.may_expire().then(|| counts(&shard));
+            let out = f(&mut shard, &mut removals);
+            if let Some(before) = before {
+                self.settle(before, &shard);
+            }
+            out
+        };
+        removals.notify(self.listener.as_ref());
+        Ok(out)
+    }
+
+    /// Runs `f` on shard number `i`, like [`Self::with_shard`].
+    pub(crate) fn with_shard_at<R>(
+        &self,
+        i: usize,
+        f: impl FnOnce(&mut Shard<K, V>, &mut Removals<K, V>) -> R,
+    ) -> Result<R, CacheError> {
+        self.locked(i, f)
+    }
+
     /// Runs `f` on every shard in turn, like [`Self::with_shard`].
     pub(crate) fn each_shard(
         &self,
@@ -192,7 +235,7 @@ where
         i: usize,
         f: impl FnOnce(&mut Shard<K, V>, &mut Removals<K, V>) -> R,
     ) -> Result<R, CacheError> {
-        let mut removals = Removals::new();
+        let mut removals = Removals::new(self.listener.is_some());
         let out = {
             let mut shard = self.shards[i].0.lock();
             if shard.closed {
@@ -212,6 +255,13 @@ where
     /// Stores an entry, then evicts until the cache is within its bounds:
     /// from the entry's own shard first, then from the others. `also` runs
     /// under the same lock, before the insert.
+    ///
+    /// Room is made in the home shard against the totals as they will be
+    /// once this shard's change is added, so in a full cache an insert
+    /// evicts as much as it adds and the shared totals are not written at
+    /// all. Only an insert that makes them grow writes them — and then
+    /// checks them again, so that two inserts racing for the last room
+    /// cannot both keep it.
     pub(crate) fn insert(
         &self,
         hash: u64,
@@ -229,7 +279,7 @@ where
             });
         }
         let home = self.shard_index(hash);
-        let mut removals = Removals::new();
+        let mut removals = Removals::new(self.listener.is_some());
         let still_over = {
             let mut shard = self.shards[home].0.lock();
             if shard.closed {
@@ -238,8 +288,19 @@ where
             also(&mut shard);
             let before = counts(&shard);
             let keep = shard.insert(hash, key, value, weight, expires, &mut removals);
-            self.settle(before, &shard);
-            self.evict_while_over(&mut shard, keep, &mut removals)
+            let mut now = counts(&shard);
+            let count = self.totals.count.load(Ordering::Relaxed);
+            let total_weight = self.totals.weight.load(Ordering::Relaxed);
+            while (count + now.0 as u64).saturating_sub(before.0 as u64) > self.capacity
+                || (total_weight + now.1).saturating_sub(before.1) > self.max_weight
+            {
+                if !shard.evict_one(keep, &mut removals) {
+                    break;
+                }
+                now = counts(&shard);
+            }
+            let grew = self.settle_counts(before, now);
+            grew && self.evict_while_over(&mut shard, keep, &mut removals)
         };
         removals.notify(self.listener.as_ref());
         if still_over {
@@ -249,7 +310,7 @@ where
                 // Not through `locked`: `evict_while_over` settles the totals
                 // after every eviction itself, and settling twice would
                 // undercount the cache and let it grow past its bounds.
-                let mut removals = Removals::new();
+                let mut removals = Removals::new(self.listener.is_some());
                 let done = {
                     let mut shard = self.shards[i].0.lock();
                     shard.closed || !self.evict_while_over(&mut shard, NO_SLOT, &mut removals)
@@ -287,16 +348,27 @@ where
             || self.totals.weight.load(Ordering::Relaxed) > self.max_weight
     }
 
-    /// Carries a shard's change in entries and weight over to the totals.
+    /// Carries a shard's change in entries and weight over to the totals;
+    /// returns whether either grew.
     #[inline]
-    fn settle(&self, (len, weight): (usize, u64), shard: &Shard<K, V>) {
-        let (now_len, now_weight) = counts(shard);
+    fn settle(&self, before: (usize, u64), shard: &Shard<K, V>) -> bool {
+        self.settle_counts(before, counts(shard))
+    }
+
+    /// [`Self::settle`] with the shard's counts now already read.
+    #[inline]
+    fn settle_counts(
+        &self,
+        (len, weight): (usize, u64),
+        (now_len, now_weight): (usize, u64),
+    ) -> bool {
         if now_len != len {
             add_signed(&self.totals.count, now_len as u64, len as u64);
         }
         if now_weight != weight {
             add_signed(&self.totals.weight, now_weight, weight);
         }
+        now_len > len || now_weight > weight
     }
 
     /// Removes expired entries, at most `limit`, reporting them as it goes.

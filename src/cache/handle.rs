@@ -131,8 +131,9 @@ where
         self.shared.stopped().await
     }
 
-    /// The value of a live entry, which becomes the most recently used.
-    /// Counted as a hit or a miss.
+    /// The value of a live entry. Counted as a hit or a miss, and as a read
+    /// by the eviction [policy](super::policy) (S3-FIFO bumps the entry's
+    /// frequency counter, LRU makes it the most recently used).
     #[inline]
     pub fn get<Q>(&self, key: &Q) -> Result<Option<V>, CacheError>
     where
@@ -141,7 +142,7 @@ where
     {
         let hash = self.shared.hash(key);
         self.shared
-            .with_shard(hash, |shard, removals| shard.get(hash, key, removals))
+            .read(hash, |shard, removals| shard.get(hash, key, removals))
     }
 
     /// Stores `value` under `key` with the default TTL
@@ -150,8 +151,10 @@ where
     /// TTL again, whatever `expire` or `persist` did to it before (unlike
     /// Redis, whose `SET` makes a key persistent).
     ///
-    /// Evicts least recently used entries if the cache is full; `len` never
-    /// exceeds the capacity once this returns.
+    /// Evicts an entry if the cache is full (an expired one if any is due,
+    /// else the [policy](super::policy)'s victim); `len` never exceeds the
+    /// capacity once this returns. Writing a key the cache holds counts as
+    /// a read of it for the policy.
     #[inline]
     pub fn set(&self, key: K, value: V) -> Result<(), CacheError> {
         self.insert(key, value, self.shared.config.default_ttl)
@@ -192,8 +195,8 @@ where
         }))
     }
 
-    /// Whether `key` has a live entry. Does not count as a read and does not
-    /// change the LRU order.
+    /// Whether `key` has a live entry. Does not count as a read, for the
+    /// stats or for the eviction policy.
     pub fn contains<Q>(&self, key: &Q) -> Result<bool, CacheError>
     where
         K: Borrow<Q>,
@@ -201,7 +204,7 @@ where
     {
         let hash = self.shared.hash(key);
         self.shared
-            .with_shard(hash, |shard, removals| shard.contains(hash, key, removals))
+            .read(hash, |shard, removals| shard.contains(hash, key, removals))
     }
 
     /// Removes every entry; returns how many live ones there were. The
@@ -236,7 +239,7 @@ where
     {
         let hash = self.shared.hash(key);
         self.shared
-            .with_shard(hash, |shard, removals| shard.ttl(hash, key, removals))
+            .read(hash, |shard, removals| shard.ttl(hash, key, removals))
     }
 
     /// Makes `key` expire after `ttl` from now (Redis `EXPIRE`); a zero

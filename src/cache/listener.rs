@@ -75,21 +75,31 @@ pub(crate) type Listener<K, V> = Arc<dyn Fn(&K, &V, RemovalCause) + Send + Sync>
 
 /// Entries removed under a shard lock, to be reported (and dropped) after
 /// it is released. Holds the first one inline: most operations remove at
-/// most one entry, and a cache hit path should not allocate.
+/// most one entry, and a cache hit path should not allocate. With no
+/// listener, entries whose drop does nothing are not kept at all.
 pub(crate) struct Removals<K, V> {
     first: Option<(K, V, RemovalCause)>,
     rest: Vec<(K, V, RemovalCause)>,
+    /// Whether anyone listens: if not, only entries with a drop to run
+    /// (outside the lock) are kept.
+    listening: bool,
 }
 
 impl<K, V> Removals<K, V> {
-    pub fn new() -> Self {
+    #[inline]
+    pub fn new(listening: bool) -> Self {
         Removals {
             first: None,
             rest: Vec::new(),
+            listening,
         }
     }
 
+    #[inline]
     pub fn push(&mut self, key: K, value: V, cause: RemovalCause) {
+        if !self.listening && !std::mem::needs_drop::<(K, V)>() {
+            return;
+        }
         if self.first.is_none() {
             self.first = Some((key, value, cause));
         } else {
@@ -97,13 +107,22 @@ impl<K, V> Removals<K, V> {
         }
     }
 
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.first.is_none()
     }
 
     /// Calls `listener` for each entry, in removal order, then drops them.
+    #[inline]
     pub fn notify(self, listener: Option<&Listener<K, V>>) {
-        let Some(listener) = listener else { return };
+        if let Some(listener) = listener {
+            if self.first.is_some() {
+                self.notify_each(listener);
+            }
+        }
+    }
+
+    fn notify_each(self, listener: &Listener<K, V>) {
         for (k, v, cause) in self.first.into_iter().chain(self.rest) {
             listener(&k, &v, cause);
         }

@@ -1,6 +1,6 @@
-//! The cache service: a sharded in-memory key–value cache with TTLs, LRU
-//! eviction, exact statistics and a removal listener, run as a supervised
-//! service.
+//! The cache service: a sharded in-memory key–value cache with TTLs,
+//! S3-FIFO eviction, exact statistics and a removal listener, run as a
+//! supervised service.
 //!
 //! It is made with the [service kit](crate::kit): [`Cache::service`] makes
 //! a [`ChildSpec`](crate::ChildSpec) to put in a supervision tree and a
@@ -21,8 +21,12 @@
 //! * **Bounds** — [`capacity`](CacheConfig::capacity) entries and optionally
 //!   [`max_weight`](CacheConfig::max_weight) by a weigher, both over the
 //!   whole cache (`len` never exceeds the capacity once an insert
-//!   returns); eviction is LRU, exact per shard and exact overall with one
-//!   shard ([`CacheConfig::shards`]).
+//!   returns).
+//! * **Eviction** — S3-FIFO by default: scan resistant, frequency aware,
+//!   and a hit only bumps a counter; LRU as an option
+//!   ([`CacheConfig::policy`], [`policy`]).
+//! * **Hashing** — foldhash by default, SipHash for keys chosen by an
+//!   attacker ([`CacheConfig::hasher`], [`hasher`]).
 //! * **Exact stats** — [`CacheStats`]: hits, misses, ratio, inserts,
 //!   removals by cause, entries, weight, estimated bytes ([`stats`]).
 //! * **Single-flight loading** — [`Cache::get_or_insert_with`] ([`loader`]).
@@ -89,10 +93,12 @@ mod error;
 pub mod expiry;
 pub mod glob;
 mod handle;
-mod index;
+pub mod hasher;
 pub mod listener;
 pub mod loader;
+pub mod policy;
 mod shard;
+mod slab;
 pub mod stats;
 
 pub use config::{
@@ -103,7 +109,9 @@ pub use error::{CacheError, LoadError};
 pub use expiry::Ttl;
 pub use glob::GlobPattern;
 pub use handle::{Cache, CacheBuilder};
+pub use hasher::CacheHasher;
 pub use listener::RemovalCause;
+pub use policy::EvictionPolicy;
 
 /// The supervised actor of a cache: the kit's [`Driver`](crate::kit::Driver)
 /// of its engine. It takes no messages; its handle through the runtime is

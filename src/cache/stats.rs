@@ -88,8 +88,10 @@ impl CacheStats {
     }
 }
 
-/// The counters of one shard, updated under its lock.
+/// The counters of one shard, updated under its lock. The two every read
+/// touches come first.
 #[derive(Debug, Default, Clone, Copy)]
+#[repr(C)]
 pub(crate) struct Counters {
     pub hits: u64,
     pub misses: u64,

@@ -1,8 +1,9 @@
-//! Size bounds and eviction: strict LRU, a capacity never exceeded once an
-//! insert returns, no eviction before the cache is full, and the optional
-//! weight bound.
+//! Size bounds and the LRU policy (`EvictionPolicy::Lru`): strict LRU, a
+//! capacity never exceeded once an insert returns, no eviction before the
+//! cache is full, and the optional weight bound. The default policy has
+//! its own suite (`policy.rs`).
 
-use servitor::cache::{Cache, CacheConfig, CacheError, RemovalCause};
+use servitor::cache::{Cache, CacheConfig, CacheError, EvictionPolicy, RemovalCause};
 use servitor::ChildSpec;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,6 +18,7 @@ where
         CacheConfig {
             capacity,
             shards,
+            policy: EvictionPolicy::Lru,
             ..CacheConfig::default()
         },
     )
@@ -135,6 +137,7 @@ fn the_weight_bound_evicts_least_recently_used_entries_by_weight() {
             capacity: u64::MAX,
             max_weight: Some(10),
             shards: 1, // exact LRU order over the whole cache
+            policy: EvictionPolicy::Lru,
             ..CacheConfig::default()
         })
         .weigher(|_, v| v.len() as u32)

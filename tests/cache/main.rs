@@ -9,6 +9,7 @@ mod listener;
 mod loader;
 mod lru;
 mod ops;
+mod policy;
 mod service;
 mod stats;
 mod ttl;
