@@ -122,7 +122,7 @@ pub(crate) enum Target {
     /// Another arbiter.
     There(ArbiterHandle),
     /// A thread of its own, stopped when the incarnation is dropped.
-    Own(Arbiter),
+    Own(Box<Arbiter>),
 }
 
 /// One live instance on a pool arbiter.
@@ -185,7 +185,7 @@ impl Arbiters {
             Placement::Dedicated => {
                 let (arbiter, _) = start_arbiter()?;
                 return Ok(Place {
-                    target: Target::Own(arbiter),
+                    target: Target::Own(Box::new(arbiter)),
                     load: None,
                 });
             }

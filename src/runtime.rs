@@ -45,10 +45,11 @@ use crate::handle::{Directory, LookupError, ServiceRef};
 use crate::health::{HealthSnapshot, NodeKind};
 use crate::placement::{Arbiters, Placement};
 use crate::registry::{Registry, RegistryConfig, RegistryError};
+use crate::service::ServiceContext;
 use crate::status::Status;
 use crate::supervisor::{
-    ExitCell, Incarnation, StartEnv, StartFailure, Starter, Supervisor, SupervisorRef,
-    SupervisorSpec, SupervisorStarter,
+    Incarnation, StartEnv, StartFailure, Starter, Supervisor, SupervisorRef, SupervisorSpec,
+    SupervisorStarter,
 };
 use actix::Actor;
 use parking_lot::Mutex;
@@ -187,7 +188,8 @@ const FORCED: u8 = 2;
 struct Inner {
     root_name: String,
     root: Mutex<Option<Incarnation>>,
-    exit: Arc<ExitCell>,
+    /// The root's context: how the tree ended, once it has.
+    exit: ServiceContext,
     registry: Registry,
     directory: Directory,
     arbiters: Arc<Arbiters>,
@@ -245,7 +247,7 @@ impl Inner {
     async fn await_end(&self) -> bool {
         let deadline = tokio::time::sleep(self.config.shutdown_deadline);
         tokio::pin!(deadline);
-        let mut exited = Box::pin(self.exit.clone().wait());
+        let mut exited = Box::pin(self.exit.exited());
         let mut log_at = tokio::time::interval(WAITING_LOG_EVERY);
         log_at.tick().await;
         loop {
@@ -309,9 +311,10 @@ impl Runtime {
         let log = Arc::new(ShutdownLog::default());
         let first_failure = Arc::new(Mutex::new(None));
         let root_name = tree.name().to_string();
+        let root_id: Arc<str> = Arc::from(root_name.as_str());
         let env = StartEnv {
-            name: root_name.clone(),
-            path: root_name.clone(),
+            name: root_id.clone(),
+            path: root_id.clone(),
             incarnation: 1,
             restarts: 0,
             registry: registry.clone(),
@@ -324,7 +327,7 @@ impl Runtime {
             placement: placement.clone(),
         };
         registry.register(
-            &root_name,
+            &root_id,
             &root_name,
             NodeKind::Supervisor,
             tree.config().health_interval,
@@ -342,7 +345,7 @@ impl Runtime {
         };
         let mut root = Starter::start(&SupervisorStarter { spec: tree }, &env, place);
         let started = root.started.take();
-        let exit = root.exit.clone();
+        let exit = root.cx.clone();
         let inner = Arc::new(Inner {
             root_name: root_name.clone(),
             root: Mutex::new(Some(root)),
@@ -363,7 +366,7 @@ impl Runtime {
             let directory = directory.clone();
             let exit = exit.clone();
             actix_rt::spawn(async move {
-                exit.wait().await;
+                exit.exited().await;
                 directory.close_all();
             });
         }
@@ -387,7 +390,7 @@ impl Runtime {
                 inner.await_end().await;
                 None
             } else {
-                Some(exit.clone().wait().await)
+                Some(exit.exited().await)
             };
             registry.clear();
             directory.close_all();
@@ -425,7 +428,8 @@ impl Runtime {
         match self.supervisor(name) {
             Ok(s) => s,
             Err(_) => {
-                let slot = self.inner.directory.slot::<Supervisor>(name, name, None);
+                let id: Arc<str> = Arc::from(name.as_str());
+                let slot = self.inner.directory.slot::<Supervisor>(&id, &id, None);
                 SupervisorRef::new(ServiceRef::new(name, &slot))
             }
         }
@@ -449,14 +453,14 @@ impl Runtime {
 
     /// Whether the root supervisor is still running (and no shutdown began).
     pub fn is_running(&self) -> bool {
-        self.inner.exit.reason().is_none() && !self.inner.stopping()
+        self.inner.exit.exit_reason().is_none() && !self.inner.stopping()
     }
 
     /// Waits until the tree ends: `Ok` after an auto-shutdown or a shutdown
     /// a signal began, [`RuntimeError::RootFailed`] when the root supervisor
     /// gave up or failed.
     pub async fn wait(&self) -> Result<(), RuntimeError> {
-        let reason = self.inner.exit.clone().wait().await;
+        let reason = self.inner.exit.exited().await;
         if self.inner.stopping() {
             return Ok(());
         }
@@ -487,7 +491,7 @@ impl Runtime {
     /// (services past it are killed), then frees every name.
     pub async fn shutdown(self) -> Result<ShutdownReport, RuntimeError> {
         let inner = &self.inner;
-        let already = inner.exit.reason();
+        let already = inner.exit.exit_reason();
         let outcome = match &already {
             Some(reason) if !inner.stopping() => root_outcome(reason.clone()),
             _ => Ok(()),
@@ -536,7 +540,7 @@ async fn listen_for_signals(runtime: std::sync::Weak<Inner>) {
     let Some(inner) = runtime.upgrade() else {
         return;
     };
-    if inner.exit.reason().is_some() {
+    if inner.exit.exit_reason().is_some() {
         return;
     }
     tracing::info!("shutdown signal received; stopping the tree (a second signal ends it at once)");
@@ -546,7 +550,7 @@ async fn listen_for_signals(runtime: std::sync::Weak<Inner>) {
     let Some(inner) = runtime.upgrade() else {
         return;
     };
-    if inner.exit.reason().is_none() {
+    if inner.exit.exit_reason().is_none() {
         tracing::warn!("second shutdown signal: ending the tree now");
         inner.force();
     }

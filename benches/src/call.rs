@@ -7,13 +7,10 @@
 //! kameo spawn onto its tokio runtime), and rounds of the four alternate, so
 //! that load from elsewhere on the machine hits all of them alike.
 
-use crate::actors::{kameo_echo, ractor_echo, Echo, Ping};
 use crate::paired::Rounds;
 use crate::report::{ns, Row, Unit};
 use crate::rt::on_actix;
-use actix::Actor;
-use servitor::{ChildSpec, Runtime, ServiceRef, Supervisor};
-use std::hint::black_box;
+use servitor_benches::targets::{Calls, CONTENDERS};
 use std::time::Instant;
 
 /// Calls per round with the caller on the actor's thread.
@@ -23,94 +20,59 @@ const SAME_N: u32 = 20_000;
 const CROSS_N: u32 = 400;
 const GOAL: f64 = 1.10;
 
-/// The four callers' handles, all pointing at actors on one arbiter.
-#[derive(Clone)]
-struct Targets {
-    servitor: ServiceRef<Echo>,
-    actix: actix::Addr<Echo>,
-    ractor: ractor::ActorRef<ractor_echo::Msg>,
-    kameo: kameo::actor::ActorRef<kameo_echo::Echo>,
+/// Times `n` calls to contender `i`: nanoseconds per call.
+async fn time(targets: &Calls, i: usize, n: u32) -> f64 {
+    let t = Instant::now();
+    targets.calls(i, n).await;
+    ns(t.elapsed()) / f64::from(n)
 }
 
-const CONTENDERS: [&str; 4] = ["servitor", "actix", "ractor", "kameo"];
-
-macro_rules! round {
-    ($n:expr, $call:expr) => {{
-        let t = Instant::now();
-        for _ in 0..$n {
-            black_box($call);
-        }
-        ns(t.elapsed()) / f64::from($n)
-    }};
-}
-
-impl Targets {
-    async fn time(&self, contender: usize, n: u32) -> f64 {
-        match contender {
-            0 => round!(n, self.servitor.call(Ping).await.expect("servitor call")),
-            1 => round!(n, self.actix.send(Ping).await.expect("actix send")),
-            2 => round!(n, ractor_echo::ping(&self.ractor).await),
-            _ => round!(n, kameo_echo::ping(&self.kameo).await),
-        }
+/// Warms every contender up, then runs paired rounds until the ratios
+/// settle.
+async fn measure(targets: &Calls, n: u32, mut rounds: Rounds) -> Rounds {
+    for i in 0..CONTENDERS.len() {
+        targets.calls(i, n).await;
     }
-
-    /// Warms every contender up, then runs paired rounds until the ratios
-    /// settle.
-    async fn measure(&self, n: u32, rounds: Rounds) -> Rounds {
-        for i in 0..CONTENDERS.len() {
-            self.time(i, n).await;
+    while rounds.more() {
+        let mut round = vec![0.0; CONTENDERS.len()];
+        for i in rounds.order() {
+            round[i] = time(targets, i, n).await;
         }
-        let mut rounds = rounds;
-        while rounds.more() {
-            let mut round = vec![0.0; CONTENDERS.len()];
-            for i in rounds.order() {
-                round[i] = self.time(i, n).await;
-            }
-            rounds.push(round);
-        }
-        rounds
+        rounds.push(round);
     }
+    rounds
 }
 
 /// (caller on the arbiter, caller on another thread)
-fn measure() -> (Rounds, Rounds) {
+fn both() -> (Rounds, Rounds) {
     on_actix(|| async {
-        let tree = Supervisor::builder("bench")
-            .child(ChildSpec::service("echo", Echo::default))
-            .build()
-            .expect("tree");
-        let app = Runtime::start(tree).await.expect("runtime");
-        let (ractor, _) = ractor::Actor::spawn(None, ractor_echo::Echo, ())
-            .await
-            .expect("ractor spawn");
-        let targets = Targets {
-            servitor: app.service::<Echo>("echo").expect("handle"),
-            actix: Echo::default().start(),
-            ractor: ractor.clone(),
-            kameo: kameo::Actor::spawn(kameo_echo::Echo::default()),
-        };
-        let same = targets
-            .measure(SAME_N, Rounds::new(&CONTENDERS).budget(15, 101, 1.0))
-            .await;
+        let (targets, owner) = Calls::start().await;
+        let same = measure(
+            &targets,
+            SAME_N,
+            Rounds::new(&CONTENDERS).budget(15, 101, 1.0),
+        )
+        .await;
 
         // The caller moves to a thread of its own; the actors stay here.
         let (tx, rx) = tokio::sync::oneshot::channel();
         let remote = targets.clone();
         std::thread::spawn(move || {
-            let figures = crate::rt::current_thread().block_on(
-                remote.measure(CROSS_N, Rounds::new(&CONTENDERS).budget(15, 101, 3.0)),
-            );
+            let figures = crate::rt::current_thread().block_on(measure(
+                &remote,
+                CROSS_N,
+                Rounds::new(&CONTENDERS).budget(15, 101, 3.0),
+            ));
             let _ = tx.send(figures);
         });
         let cross = rx.await.expect("cross-thread caller");
-        ractor.stop(None);
-        app.shutdown().await.expect("shutdown");
+        owner.finish().await;
         (same, cross)
     })
 }
 
 pub fn run(rows: &mut Vec<Row>) {
-    let (same, cross) = measure();
+    let (same, cross) = both();
     for (label, r) in [
         ("call, caller on the arbiter", same),
         ("call, caller on another thread", cross),

@@ -7,3 +7,4 @@ pub mod alloc;
 pub mod paired;
 pub mod report;
 pub mod rt;
+pub mod targets;

@@ -30,8 +30,14 @@ const SECTIONS: [Section; 4] = [
 
 fn main() {
     // Panics are part of the restart benchmark; printing each one to stderr
-    // would cost more than the restart itself, for every contender.
-    std::panic::set_hook(Box::new(|_| {}));
+    // would cost more than the restart itself, for every contender. Any
+    // other panic is a broken benchmark and is printed.
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if info.payload().downcast_ref::<&str>() != Some(&"boom") {
+            default(info);
+        }
+    }));
     let wanted: Vec<String> = std::env::args().skip(1).collect();
     for w in &wanted {
         if !SECTIONS.iter().any(|(name, _)| name == w) {

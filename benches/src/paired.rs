@@ -126,7 +126,11 @@ impl Rounds {
         let iqr = quantile(&mut v, 0.75) - quantile(&mut v, 0.25);
         Ratio {
             median,
-            spread: if median > 0.0 { 50.0 * iqr / median } else { f64::INFINITY },
+            spread: if median > 0.0 {
+                50.0 * iqr / median
+            } else {
+                f64::INFINITY
+            },
             rounds: v.len(),
         }
     }

@@ -91,7 +91,7 @@ impl<A: Actor> AnySlot for Slot<A> {
 struct Record {
     slot: Arc<dyn AnySlot>,
     type_name: &'static str,
-    path: String,
+    path: Arc<str>,
     /// Told when the service is gone for good.
     hooks: Option<Arc<dyn ChildHooks>>,
 }
@@ -99,7 +99,8 @@ struct Record {
 /// Name → slot, shared by a runtime's supervisors and handles.
 #[derive(Clone, Default)]
 pub(crate) struct Directory {
-    slots: Arc<DashMap<String, Record, NameHash>>,
+    /// Boxed: spare slots of the hash table then cost a pointer each.
+    slots: Arc<DashMap<Arc<str>, Box<Record>, NameHash>>,
 }
 
 impl Directory {
@@ -107,12 +108,12 @@ impl Directory {
     /// A slot of another type or path under the same name is replaced.
     pub fn slot<A: Actor>(
         &self,
-        name: &str,
-        path: &str,
+        name: &Arc<str>,
+        path: &Arc<str>,
         hooks: Option<&Arc<dyn ChildHooks>>,
     ) -> Arc<Slot<A>> {
         if let Some(rec) = self.slots.get(name) {
-            if rec.path == path {
+            if *rec.path == **path {
                 if let Ok(slot) = rec.slot.clone().as_any().downcast::<Slot<A>>() {
                     return slot;
                 }
@@ -120,13 +121,13 @@ impl Directory {
         }
         let slot = Arc::new(Slot::new());
         self.slots.insert(
-            name.to_string(),
-            Record {
+            name.clone(),
+            Box::new(Record {
                 slot: slot.clone(),
                 type_name: std::any::type_name::<A>(),
-                path: path.to_string(),
+                path: path.clone(),
                 hooks: hooks.cloned(),
-            },
+            }),
         );
         slot
     }
@@ -135,13 +136,13 @@ impl Directory {
     /// that ended before is opened again (down until its instance is up).
     pub fn adopt<A: Actor>(
         &self,
-        name: &str,
-        path: &str,
+        name: &Arc<str>,
+        path: &Arc<str>,
         slot: &Arc<Slot<A>>,
         hooks: Option<&Arc<dyn ChildHooks>>,
     ) -> Arc<Slot<A>> {
         if let Some(rec) = self.slots.get(name) {
-            let same = rec.path == path
+            let same = rec.path == *path
                 && rec
                     .slot
                     .clone()
@@ -154,13 +155,13 @@ impl Directory {
         }
         slot.down();
         self.slots.insert(
-            name.to_string(),
-            Record {
+            name.clone(),
+            Box::new(Record {
                 slot: slot.clone(),
                 type_name: std::any::type_name::<A>(),
-                path: path.to_string(),
+                path: path.clone(),
                 hooks: hooks.cloned(),
-            },
+            }),
         );
         slot.clone()
     }

@@ -90,5 +90,7 @@ pub use engine::{service, Driver, Engine, Pulse, Shared, Stopped, WeakShared};
 pub use gate::Phase;
 pub use health::Health;
 pub use name::{validate_name, NameError, MAX_NAME_LEN};
-pub use panic::{catch_call_async, catch_panic, catch_panic_async, install_panic_hook, Panic};
+pub use panic::{
+    catch_call_async, catch_panic, catch_panic_async, install_panic_hook, CatchPanic, Panic,
+};
 pub use secret::{Secret, REDACTED};

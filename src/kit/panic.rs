@@ -20,11 +20,12 @@
 //! # }
 //! ```
 
-use futures_util::FutureExt;
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 /// A caught panic: what it said.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,11 +79,34 @@ pub fn catch_panic<T>(f: impl FnOnce() -> T) -> Result<T, Panic> {
 }
 
 /// Awaits `fut`, turning a panic in any of its polls into a [`Panic`].
-pub async fn catch_panic_async<F: Future>(fut: F) -> Result<F::Output, Panic> {
-    AssertUnwindSafe(fut)
-        .catch_unwind()
-        .await
-        .map_err(|p| Panic::from_payload(&*p))
+///
+/// The returned future holds `fut` and nothing else, so wrapping costs no
+/// memory (a task's size is its future's size).
+pub fn catch_panic_async<F: Future>(fut: F) -> CatchPanic<F> {
+    CatchPanic { fut }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`catch_panic_async`].
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless polled"]
+    pub struct CatchPanic<F> {
+        #[pin]
+        fut: F,
+    }
+}
+
+impl<F: Future> Future for CatchPanic<F> {
+    type Output = Result<F::Output, Panic>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let fut = self.project().fut;
+        match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(out)) => Poll::Ready(Ok(out)),
+            Err(payload) => Poll::Ready(Err(Panic::from_payload(&*payload))),
+        }
+    }
 }
 
 /// Calls `f` and awaits the future it returns, turning a panic in the call

@@ -122,7 +122,9 @@ pub struct Registry {
 }
 
 pub(crate) struct Shared {
-    entries: DashMap<String, Entry, NameHash>,
+    /// Boxed: a hash table keeps spare slots, which then cost a pointer
+    /// each rather than a whole entry.
+    entries: DashMap<Arc<str>, Box<Entry>, NameHash>,
     /// Subscribers of [`Registry::watch_all`].
     ///
     /// Lock order: this mutex first, then entry (shard) locks. `watch_all`
@@ -200,7 +202,7 @@ impl Registry {
         self.shared
             .entries
             .iter()
-            .map(|e| e.key().clone())
+            .map(|e| e.key().to_string())
             .collect()
     }
 
@@ -267,7 +269,7 @@ impl Registry {
 
     pub(crate) fn register(
         &self,
-        name: &str,
+        name: &Arc<str>,
         path: &str,
         kind: NodeKind,
         interval: Duration,
@@ -293,15 +295,15 @@ impl Registry {
             .unwrap_or_default();
         order.push(self.shared.next_seq.fetch_add(1, Ordering::Relaxed));
         let mut all = self.shared.watch_all.lock();
-        match self.shared.entries.entry(name.to_string()) {
+        match self.shared.entries.entry(name.clone()) {
             Slot::Occupied(o) if o.get().report.path == path => Ok(()),
             Slot::Occupied(_) => Err(RegistryError::NameTaken(name.to_string())),
             Slot::Vacant(v) => {
-                let mut report = HealthReport::new(name, path, Status::Starting);
+                let mut report = HealthReport::new(&**name, path, Status::Starting);
                 report.kind = kind;
                 let mut entry = Entry::new(report, interval);
                 entry.order = order;
-                let e = v.insert(entry);
+                let e = v.insert(Box::new(entry));
                 fan_out_all(&mut all, e.change(None));
                 Ok(())
             }
@@ -323,7 +325,7 @@ impl Registry {
 
     /// Deregisters the node at `path` and everything below it.
     pub(crate) fn deregister_subtree(&self, path: &str) {
-        let names: Vec<String> = self
+        let names: Vec<Arc<str>> = self
             .shared
             .entries
             .iter()
@@ -535,7 +537,7 @@ impl Registry {
     /// beyond `retain_ended`.
     fn prune_ended(&self, now: Instant) {
         let config = self.shared.config;
-        let mut ended: Vec<(Instant, String)> = self
+        let mut ended: Vec<(Instant, Arc<str>)> = self
             .shared
             .entries
             .iter()

@@ -7,9 +7,12 @@ use crate::placement::{Arbiters, Placed, Placement, PlacementError};
 use crate::registry::{Registry, Reporter};
 use crate::status::Status;
 use actix::{Actor, ActorContext};
+use futures_util::task::AtomicWaker;
 use parking_lot::Mutex;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 /// The runtime's side of one incarnation of a service, handed to every hook.
@@ -34,44 +37,91 @@ pub struct ServiceContext {
     inner: Arc<Inner>,
 }
 
+/// Everything one incarnation shares with its supervisor, its handles and
+/// its own code, in one allocation: an idle service costs its runtime
+/// little, and a restart allocates this once.
 struct Inner {
-    name: String,
-    path: String,
+    name: Arc<str>,
+    path: Arc<str>,
     incarnation: u64,
     restarts: u32,
     registry: Registry,
-    cancel: CancellationToken,
-    failure: Mutex<Option<String>>,
+    arbiters: Arc<Arbiters>,
+    /// False once a stop has been requested.
+    running: AtomicBool,
+    /// The supervisor asked the instance to run its stop hook.
+    stop_requested: AtomicBool,
+    /// A health check is due.
+    check_due: AtomicBool,
+    /// The instance's task, woken for a stop request or a due check.
+    waker: AtomicWaker,
+    /// Everything else that changes, under one lock.
+    state: Mutex<State>,
+    /// Wakes whoever waits for the instance's end.
+    ended: Notify,
+    /// The `service` span every poll of the instance runs in.
+    span: tracing::Span,
+}
+
+struct State {
+    status: Status,
+    /// Why the incarnation failed, when it says so before it ends.
+    failure: Option<String>,
     /// How the incarnation ends, when it says so itself (a supervisor that
     /// gives up).
-    ending: Mutex<Option<ExitReason>>,
-    status: Mutex<Status>,
-    arbiters: Arc<Arbiters>,
+    ending: Option<ExitReason>,
+    /// How the instance ended, once it has.
+    exit: Option<ExitReason>,
+    /// The cancellation token, made when somebody asks for it (most
+    /// services never do); cancelled with the stop request.
+    cancel: Option<CancellationToken>,
+    /// How to abort the instance's task, once it was spawned.
+    abort: Option<tokio::task::AbortHandle>,
+    /// An abort was asked for (perhaps before the task was spawned on
+    /// another thread).
+    abort_asked: bool,
 }
 
 impl ServiceContext {
     pub(crate) fn new(
-        name: &str,
-        path: &str,
+        name: Arc<str>,
+        path: Arc<str>,
         incarnation: u64,
         restarts: u32,
         registry: Registry,
         arbiters: Arc<Arbiters>,
+        span: tracing::Span,
     ) -> Self {
         ServiceContext {
             inner: Arc::new(Inner {
-                name: name.to_string(),
-                path: path.to_string(),
+                name,
+                path,
                 incarnation,
                 restarts,
                 registry,
-                cancel: CancellationToken::new(),
-                failure: Mutex::new(None),
-                ending: Mutex::new(None),
-                status: Mutex::new(Status::Starting),
                 arbiters,
+                running: AtomicBool::new(true),
+                stop_requested: AtomicBool::new(false),
+                check_due: AtomicBool::new(false),
+                waker: AtomicWaker::new(),
+                state: Mutex::new(State {
+                    status: Status::Starting,
+                    failure: None,
+                    ending: None,
+                    exit: None,
+                    cancel: None,
+                    abort: None,
+                    abort_asked: false,
+                }),
+                ended: Notify::new(),
+                span,
             }),
         }
+    }
+
+    /// The service's name, shared.
+    pub(crate) fn name_shared(&self) -> &Arc<str> {
+        &self.inner.name
     }
 
     /// The service's name (its child id).
@@ -102,7 +152,7 @@ impl ServiceContext {
 
     /// The status this incarnation last set.
     pub fn status(&self) -> Status {
-        *self.inner.status.lock()
+        self.inner.state.lock().status
     }
 
     /// Sets the service's status, with no message.
@@ -218,18 +268,28 @@ impl ServiceContext {
 
     /// False once a stop has been requested.
     pub fn is_running(&self) -> bool {
-        !self.inner.cancel.is_cancelled()
+        self.inner.running.load(Ordering::Acquire)
     }
 
     /// Resolves when a stop has been requested: `select!` on it in loops.
     pub async fn cancelled(&self) {
-        self.inner.cancel.cancelled().await
+        self.cancellation_token().cancelled_owned().await
     }
 
     /// The cancellation token behind [`cancelled`](Self::cancelled), for
     /// handing to libraries that take one.
     pub fn cancellation_token(&self) -> CancellationToken {
-        self.inner.cancel.clone()
+        let mut state = self.inner.state.lock();
+        state
+            .cancel
+            .get_or_insert_with(|| {
+                let token = CancellationToken::new();
+                if !self.is_running() {
+                    token.cancel();
+                }
+                token
+            })
+            .clone()
     }
 
     /// Ends this incarnation abnormally with `reason` from inside an actor:
@@ -244,31 +304,122 @@ impl ServiceContext {
     }
 
     pub(crate) fn record_failure(&self, reason: String) {
-        let mut f = self.inner.failure.lock();
-        if f.is_none() {
-            *f = Some(reason);
+        let mut state = self.inner.state.lock();
+        if state.failure.is_none() {
+            state.failure = Some(reason);
         }
     }
 
     pub(crate) fn failure(&self) -> Option<String> {
-        self.inner.failure.lock().clone()
+        self.inner.state.lock().failure.clone()
     }
 
     /// Ends the incarnation with `reason` once its actor stops.
     pub(crate) fn end_with(&self, reason: ExitReason) {
-        *self.inner.ending.lock() = Some(reason);
+        self.inner.state.lock().ending = Some(reason);
     }
 
     pub(crate) fn ending(&self) -> Option<ExitReason> {
-        self.inner.ending.lock().clone()
+        self.inner.state.lock().ending.clone()
     }
 
+    /// Marks the incarnation stopping: `is_running` turns false and the
+    /// cancellation token (if one was handed out) is cancelled.
     pub(crate) fn request_stop(&self) {
-        self.inner.cancel.cancel();
+        let state = self.inner.state.lock();
+        self.inner.running.store(false, Ordering::Release);
+        if let Some(token) = &state.cancel {
+            token.cancel();
+        }
+    }
+
+    /// The supervisor asks the instance to run its stop hook and end.
+    pub(crate) fn request_stop_hook(&self) {
+        self.request_stop();
+        self.inner.stop_requested.store(true, Ordering::Release);
+        self.inner.waker.wake();
+    }
+
+    /// Whether the supervisor asked for the stop hook.
+    pub(crate) fn stop_hook_requested(&self) -> bool {
+        self.inner.stop_requested.load(Ordering::Acquire)
+    }
+
+    /// A health check of this instance is due: wake it.
+    pub(crate) fn check_due(&self) {
+        self.inner.check_due.store(true, Ordering::Release);
+        self.inner.waker.wake();
+    }
+
+    /// Whether a health check is due (and no longer, once asked).
+    pub(crate) fn take_check_due(&self) -> bool {
+        self.inner.check_due.swap(false, Ordering::AcqRel)
+    }
+
+    /// The instance's task, to wake for a stop request or a due check
+    /// (each wake-up uses the registration up).
+    pub(crate) fn register_waker(&self, waker: &std::task::Waker) {
+        self.inner.waker.register(waker);
+    }
+
+    /// The instance's task was spawned: remember how to abort it (at once,
+    /// if that was asked for already).
+    pub(crate) fn set_abort(&self, handle: tokio::task::AbortHandle) {
+        let mut state = self.inner.state.lock();
+        if state.abort_asked {
+            handle.abort();
+        }
+        state.abort = Some(handle);
+    }
+
+    /// Aborts the instance's task (now, or as soon as it is spawned).
+    pub(crate) fn abort(&self) {
+        let mut state = self.inner.state.lock();
+        state.abort_asked = true;
+        if let Some(handle) = &state.abort {
+            handle.abort();
+        }
+    }
+
+    /// The instance's `service` span.
+    pub(crate) fn span(&self) -> &tracing::Span {
+        &self.inner.span
+    }
+
+    /// How the instance ended, once it has.
+    pub(crate) fn exit_reason(&self) -> Option<ExitReason> {
+        self.inner.state.lock().exit.clone()
+    }
+
+    /// Whether the instance has ended.
+    pub(crate) fn has_exited(&self) -> bool {
+        self.inner.state.lock().exit.is_some()
+    }
+
+    /// Records how the instance ended and wakes whoever waits for it.
+    pub(crate) fn set_exit(&self, reason: ExitReason) {
+        self.inner.state.lock().exit = Some(reason);
+        self.inner.ended.notify_waiters();
+    }
+
+    /// Waits until the instance has ended.
+    pub(crate) fn exited(&self) -> impl std::future::Future<Output = ExitReason> + 'static {
+        let cx = self.clone();
+        async move {
+            loop {
+                let ended = cx.inner.ended.notified();
+                tokio::pin!(ended);
+                ended.as_mut().enable();
+                if let Some(reason) = cx.exit_reason() {
+                    return reason;
+                }
+                ended.await;
+            }
+        }
     }
 
     pub(crate) fn report(&self, status: Status, message: Option<String>) {
-        *self.inner.status.lock() = status;
+        self.inner.state.lock().status = status;
         self.inner.registry.set_status(
             &self.inner.name,
             Reporter::Incarnation(self.inner.incarnation),
@@ -326,17 +477,13 @@ impl ServiceContext {
     }
 }
 
-/// Makes `cx` the [current](ServiceContext::current) service while `fut` is
-/// polled (an instance's whole actor context).
-pub(crate) struct InService<F> {
-    cx: ServiceContext,
-    fut: F,
-}
-
-impl<F> InService<F> {
-    pub(crate) fn new(cx: ServiceContext, fut: F) -> Self {
-        InService { cx, fut }
-    }
+/// Runs `f` with `cx` as the [current](ServiceContext::current) service
+/// (an instance's every poll), restoring the previous one after, also when
+/// `f` panics.
+pub(crate) fn as_current<R>(cx: ServiceContext, f: impl FnOnce() -> R) -> R {
+    let previous = CURRENT.with(|c| c.borrow_mut().replace(cx));
+    let _restore = Restore(previous);
+    f()
 }
 
 /// Restores the previous current service, also when the poll panics.
@@ -346,19 +493,5 @@ impl Drop for Restore {
     fn drop(&mut self) {
         let previous = self.0.take();
         CURRENT.with(|c| *c.borrow_mut() = previous);
-    }
-}
-
-impl<F: std::future::Future + Unpin> std::future::Future for InService<F> {
-    type Output = F::Output;
-
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        task: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<F::Output> {
-        let this = &mut *self;
-        let previous = CURRENT.with(|c| c.borrow_mut().replace(this.cx.clone()));
-        let _restore = Restore(previous);
-        std::pin::Pin::new(&mut this.fut).poll(task)
     }
 }

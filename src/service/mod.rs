@@ -46,7 +46,7 @@ mod joint;
 pub mod routine;
 pub mod ticker;
 
-pub(crate) use context::InService;
+pub(crate) use context::as_current;
 pub use context::ServiceContext;
 pub use routine::{Routine, RoutineFn};
 pub use ticker::{Ticker, TickerConfig, Verdict};

@@ -7,6 +7,7 @@ use crate::kit::Backoff;
 use crate::placement::Placement;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The default [`SupervisorConfig::backoff_reset`]: 10 s.
@@ -47,7 +48,8 @@ pub struct SupervisorBuilder {
 pub struct SupervisorSpec {
     pub(crate) name: String,
     pub(crate) config: SupervisorConfig,
-    pub(crate) children: Vec<ChildSpec>,
+    /// Shared with the supervisor instances started from it.
+    pub(crate) children: Vec<Arc<ChildSpec>>,
 }
 
 /// A supervisor's policy, serde-deserializable for configuration files.
@@ -101,8 +103,8 @@ impl SupervisorSpec {
     }
 
     /// Its children, in start order.
-    pub fn children(&self) -> &[ChildSpec] {
-        &self.children
+    pub fn children(&self) -> impl ExactSizeIterator<Item = &ChildSpec> {
+        self.children.iter().map(|c| &**c)
     }
 
     pub(crate) fn placeholder() -> Self {
@@ -119,7 +121,7 @@ impl SupervisorSpec {
         for c in &self.children {
             match c.starter.nested() {
                 Some(nested) => nested.names(out),
-                None => out.push(c.id.clone()),
+                None => out.push(c.id.to_string()),
             }
         }
     }
@@ -198,13 +200,15 @@ impl SupervisorBuilder {
 
     /// Adds a child; children start in the order they are added.
     pub fn child(mut self, child: impl Into<ChildSpec>) -> Self {
-        self.spec.children.push(child.into());
+        self.spec.children.push(Arc::new(child.into()));
         self
     }
 
     /// Adds several children in order.
     pub fn children(mut self, children: impl IntoIterator<Item = ChildSpec>) -> Self {
-        self.spec.children.extend(children);
+        self.spec
+            .children
+            .extend(children.into_iter().map(Arc::new));
         self
     }
 
@@ -229,7 +233,7 @@ impl SupervisorBuilder {
         validate_supervisor(&spec.name, &spec.config)?;
         for child in &spec.children {
             if let Some(e) = &child.invalid {
-                return Err(e.clone());
+                return Err((**e).clone());
             }
             validate_child(&spec.name, spec.config.auto_shutdown, child)?;
         }

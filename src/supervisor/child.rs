@@ -4,7 +4,6 @@ use super::decision::Facts;
 use super::incarnation::Incarnation;
 use super::spec::{ChildSpec, IncarnationMemo, Restart, SubtreeStarter};
 use crate::exit::ExitReason;
-use crate::handle::AnySlot;
 use crate::health::{unix_ms, NodeKind};
 use actix::SpawnHandle;
 use serde::{Deserialize, Serialize};
@@ -83,11 +82,10 @@ pub struct ChildCounts {
 }
 
 pub(super) struct Child {
-    pub spec: ChildSpec,
-    pub path: String,
+    pub spec: Arc<ChildSpec>,
+    pub path: Arc<str>,
     pub state: ChildState,
     pub inc: Option<Incarnation>,
-    pub slot: Option<Arc<dyn AnySlot>>,
     pub incarnations: u64,
     /// Cumulative (kept in the tree's memo across supervisor restarts).
     pub restarts: u32,
@@ -106,23 +104,24 @@ pub(super) struct Child {
 }
 
 impl Child {
-    pub fn new(mut spec: ChildSpec, parent_path: &str, memo: &IncarnationMemo) -> Self {
+    pub fn new(mut spec: Arc<ChildSpec>, parent_path: &str, memo: &IncarnationMemo) -> Self {
         if let Some(nested) = spec.starter.nested() {
             // A nested supervisor joins this tree's incarnation numbering.
-            spec.starter = Arc::new(SubtreeStarter {
+            let starter = Arc::new(SubtreeStarter {
                 spec: nested.clone(),
                 memo: memo.clone(),
             });
+            Arc::make_mut(&mut spec).starter = starter;
         }
-        let path = format!("{parent_path}/{}", spec.id);
+        let path: Arc<str> = Arc::from(format!("{parent_path}/{}", spec.id));
+        let remembered = memo.take(&path);
         Child {
-            restarts: memo.restarts(&path),
+            restarts: remembered.restarts,
             path,
             spec,
             state: ChildState::Stopped,
             inc: None,
-            slot: None,
-            incarnations: 0,
+            incarnations: remembered.incarnation,
             local_restarts: 0,
             last_failure: None,
             last_exit: None,
@@ -138,7 +137,7 @@ impl Child {
     pub fn info(&self) -> ChildInfo {
         let now = Instant::now();
         ChildInfo {
-            id: self.spec.id.clone(),
+            id: self.spec.id.to_string(),
             kind: self.spec.kind,
             state: self.state,
             restart: self.spec.restart,

@@ -13,33 +13,36 @@
 //! cache loaders, tasks, jobs — are caught with the same kit functions
 //! where that code runs.
 //!
-//! An instance costs its arbiter little while it idles: one actix context
-//! item (the [`Lifeline`]) watches for a stop request and the next health
-//! check with two atomic loads per wake-up, and its end reaches the
-//! supervisor through one channel shared by all of its children.
+//! An instance is one task ([`Instance`]) holding the actor's context
+//! inline, and one shared block (its [`ServiceContext`]) that its
+//! supervisor, its handles and its code all hold; it costs its arbiter
+//! little while it idles: one actix context item (the [`Lifeline`]) watches
+//! for a stop request and the next health check with an atomic load and a
+//! timer check per wake-up, and its end reaches the supervisor through one
+//! channel shared by all of its children.
 
+use super::check_clock;
 use super::spec::ChildHooks;
 use crate::exit::ExitReason;
 use crate::handle::{AnySlot, Directory, Slot};
-use crate::kit::{catch_panic, catch_panic_async};
+use crate::kit::catch_panic;
 use crate::placement::{Arbiters, Place, Placement, Target};
 use crate::registry::Registry;
-use crate::service::{Service, ServiceContext};
+use crate::service::{as_current, Service, ServiceContext};
 use crate::status::Status;
+use actix::dev::ContextFut;
 use actix::fut::{wrap_future, ActorFuture, ActorFutureExt};
 use actix::{ActorContext, AsyncContext, Context};
-use futures_util::task::AtomicWaker;
 use parking_lot::Mutex;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, Notify};
-use tokio::time::{Instant, Sleep};
-use tracing::Instrument;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 
 /// The shortest health interval honoured, so a zero cannot spin the arbiter.
 const MIN_HEALTH_INTERVAL: Duration = Duration::from_millis(1);
@@ -47,8 +50,8 @@ const MIN_HEALTH_INTERVAL: Duration = Duration::from_millis(1);
 /// What a child needs to start: who it is and the runtime it belongs to.
 #[derive(Clone)]
 pub(crate) struct StartEnv {
-    pub name: String,
-    pub path: String,
+    pub name: Arc<str>,
+    pub path: Arc<str>,
     pub incarnation: u64,
     pub restarts: u32,
     pub registry: Registry,
@@ -69,69 +72,10 @@ pub(crate) struct StartEnv {
 }
 
 /// "Incarnation `number` of child `id` has ended": read the reason from
-/// the incarnation's [`ExitCell`].
+/// the incarnation's context.
 pub(crate) struct ExitNotice {
     pub id: Arc<str>,
     pub number: u64,
-}
-
-/// How an instance ended, once it has.
-#[derive(Default)]
-pub(crate) struct ExitCell {
-    reason: Mutex<Option<ExitReason>>,
-    ended: Notify,
-}
-
-impl ExitCell {
-    pub fn reason(&self) -> Option<ExitReason> {
-        self.reason.lock().clone()
-    }
-
-    pub async fn wait(self: Arc<Self>) -> ExitReason {
-        loop {
-            let ended = self.ended.notified();
-            tokio::pin!(ended);
-            ended.as_mut().enable();
-            if let Some(reason) = self.reason() {
-                return reason;
-            }
-            ended.await;
-        }
-    }
-}
-
-/// A stop request, seen by the instance's [`Lifeline`].
-#[derive(Default)]
-struct StopSignal {
-    requested: AtomicBool,
-    waker: AtomicWaker,
-}
-
-/// Aborts an instance's task, also one spawned on another thread that has
-/// not handed its abort handle over yet.
-#[derive(Default)]
-struct Abort {
-    state: Mutex<(Option<tokio::task::AbortHandle>, bool)>,
-}
-
-impl Abort {
-    /// The task was spawned: remember how to abort it (at once, if asked to
-    /// already).
-    fn set(&self, handle: tokio::task::AbortHandle) {
-        let mut state = self.state.lock();
-        if state.1 {
-            handle.abort();
-        }
-        state.0 = Some(handle);
-    }
-
-    fn abort(&self) {
-        let mut state = self.state.lock();
-        state.1 = true;
-        if let Some(handle) = &state.0 {
-            handle.abort();
-        }
-    }
 }
 
 /// A running (or starting) instance, as its supervisor holds it.
@@ -139,11 +83,8 @@ pub(crate) struct Incarnation {
     pub number: u64,
     /// Resolves when the start hook succeeded; dropped when it did not.
     pub started: Option<oneshot::Receiver<()>>,
-    pub exit: Arc<ExitCell>,
-    stop: Arc<StopSignal>,
+    /// The incarnation's context: also how it ended, once it has.
     pub cx: ServiceContext,
-    abort: Arc<Abort>,
-    pub slot: Arc<dyn AnySlot>,
     /// Where it runs (a dedicated thread is stopped with it; a pool
     /// arbiter counts it while it lives).
     place: Option<Place>,
@@ -152,33 +93,36 @@ pub(crate) struct Incarnation {
 impl Incarnation {
     /// Asks the instance to run its stop hook and end.
     pub fn request_stop(&mut self) {
-        self.cx.request_stop();
-        self.stop.requested.store(true, Ordering::Release);
-        self.stop.waker.wake();
+        self.cx.request_stop_hook();
     }
 
     /// Ends the instance at once; its stop hook may not run.
     pub fn kill(&self) {
-        self.abort.abort();
+        self.cx.abort();
     }
 
     /// Ends the instance at once as if it had failed with `reason`.
     pub fn crash(&self, reason: String) {
         self.cx.record_failure(reason);
-        self.abort.abort();
+        self.cx.abort();
+    }
+
+    /// How the instance ended, once it has.
+    pub fn exit_reason(&self) -> Option<ExitReason> {
+        self.cx.exit_reason()
     }
 
     /// Waits until the instance has ended.
-    pub fn exited(&self) -> impl std::future::Future<Output = ExitReason> + 'static {
-        self.exit.clone().wait()
+    pub fn exited(&self) -> impl Future<Output = ExitReason> + 'static {
+        self.cx.exited()
     }
 }
 
 impl Drop for Incarnation {
     fn drop(&mut self) {
         // An instance must never outlive the supervisor that holds it.
-        if self.exit.reason.lock().is_none() {
-            self.abort.abort();
+        if !self.cx.has_exited() {
+            self.cx.abort();
         }
         if let Some(Place {
             target: Target::Own(arbiter),
@@ -186,35 +130,6 @@ impl Drop for Incarnation {
         }) = self.place.take()
         {
             arbiter.stop();
-        }
-    }
-}
-
-/// Publishes an instance's end however its task ends — finished, panicked,
-/// or dropped unpolled by an abort — because it lives in the task's future.
-struct ExitGuard {
-    reason: Option<ExitReason>,
-    cx: ServiceContext,
-    cell: Arc<ExitCell>,
-    slot: Arc<dyn AnySlot>,
-    notice: Option<(mpsc::UnboundedSender<ExitNotice>, ExitNotice)>,
-}
-
-impl Drop for ExitGuard {
-    fn drop(&mut self) {
-        let reason = self
-            .reason
-            .take()
-            .unwrap_or_else(|| match self.cx.failure() {
-                // Killed before it could say how it ended.
-                Some(reason) => ExitReason::Failed(reason),
-                None => ExitReason::Killed,
-            });
-        self.slot.down();
-        *self.cell.reason.lock() = Some(reason);
-        self.cell.ended.notify_waiters();
-        if let Some((tx, notice)) = self.notice.take() {
-            let _ = tx.send(notice);
         }
     }
 }
@@ -234,56 +149,46 @@ pub(crate) fn spawn_service<A: Service>(
             .directory
             .slot::<A>(&env.name, &env.path, env.hooks.as_ref()),
     };
-    let cx = ServiceContext::new(
-        &env.name,
-        &env.path,
-        env.incarnation,
-        env.restarts,
-        env.registry.clone(),
-        env.arbiters.clone(),
-    );
-    let (started_tx, started_rx) = oneshot::channel();
-    let stop = Arc::new(StopSignal::default());
-    let cell = Arc::new(ExitCell::default());
-    let guard = ExitGuard {
-        reason: None,
-        cx: cx.clone(),
-        cell: cell.clone(),
-        slot: slot.clone(),
-        notice: env.exits.clone().map(|tx| {
-            let notice = ExitNotice {
-                id: Arc::from(env.name.as_str()),
-                number: env.incarnation,
-            };
-            (tx, notice)
-        }),
-    };
     let span = tracing::info_span!(
         "service",
         name = %env.name,
         path = %env.path,
         incarnation = env.incarnation
     );
-    let abort = Arc::new(Abort::default());
-    // Made where it runs, so nothing of the instance needs to be `Send`.
-    let body = {
+    let cx = ServiceContext::new(
+        env.name.clone(),
+        env.path.clone(),
+        env.incarnation,
+        env.restarts,
+        env.registry.clone(),
+        env.arbiters.clone(),
+        span,
+    );
+    let (started_tx, started_rx) = oneshot::channel();
+    let announce = Announce {
+        cx: cx.clone(),
+        slot: slot.clone(),
+        exits: env.exits.clone(),
+        done: false,
+    };
+    // The instance is made where it runs, so nothing of it needs to be
+    // `Send`. An arbiter that is gone drops the closure, and with it the
+    // announcement: the incarnation is reported killed.
+    let spawn_here = {
         let cx = cx.clone();
-        let slot = slot.clone();
-        let stop = stop.clone();
         move || {
-            async move {
-                let mut guard = guard;
-                guard.reason = Some(run::<A>(make, cx, slot, started_tx, stop).await);
-            }
-            .instrument(span)
+            let instance = Instance {
+                body: Body {
+                    stage: Stage::Make {
+                        make,
+                        started: started_tx,
+                    },
+                    announce,
+                },
+            };
+            cx.set_abort(actix_rt::spawn(instance).abort_handle())
         }
     };
-    let spawn_here = {
-        let abort = abort.clone();
-        move || abort.set(actix_rt::spawn(body()).abort_handle())
-    };
-    // An arbiter that is gone drops the closure: the exit guard in it
-    // reports the instance killed.
     match &place.target {
         Target::Here => spawn_here(),
         Target::There(arbiter) => {
@@ -296,58 +201,176 @@ pub(crate) fn spawn_service<A: Service>(
     Incarnation {
         number: env.incarnation,
         started: Some(started_rx),
-        exit: cell,
-        stop,
         cx,
-        abort,
-        slot,
         place: Some(place),
     }
 }
 
-async fn run<A: Service>(
-    make: Arc<dyn Fn() -> A + Send + Sync>,
+/// Where an instance's task is in its life.
+// The context is inline on purpose: boxing it would cost every instance a
+// second allocation.
+#[allow(clippy::large_enum_variant)]
+enum Stage<A: Service> {
+    /// Not polled yet: the actor is built on the first poll, on the thread
+    /// it runs on.
+    Make {
+        make: Arc<dyn Fn() -> A + Send + Sync>,
+        started: oneshot::Sender<()>,
+    },
+    /// The actor's actix context, polled with panics caught.
+    Running(ContextFut<A, Context<A>>),
+    Done,
+}
+
+/// The task of one instance. It holds the actor's context inline (one
+/// allocation for the whole instance), makes its service the current one
+/// while it is polled, and turns a panic in any poll into the incarnation's
+/// failure.
+struct Instance<A: Service> {
+    body: Body<A>,
+}
+
+/// The instance proper: its stage, and who hears how it ended.
+struct Body<A: Service> {
+    stage: Stage<A>,
+    announce: Announce<A>,
+}
+
+/// Publishes how an incarnation ended, however its task ends — finished,
+/// panicked, or dropped by an abort, also before it ran.
+struct Announce<A: Service> {
     cx: ServiceContext,
     slot: Arc<Slot<A>>,
-    started: oneshot::Sender<()>,
-    stop: Arc<StopSignal>,
-) -> ExitReason {
-    let actor = match catch_panic(|| make()) {
-        Ok(actor) => actor,
-        Err(panic) => return ExitReason::Panicked(panic.into_message()),
-    };
-    let interval = actor.health_interval().max(MIN_HEALTH_INTERVAL);
-    let beats = actor.beats_on_health_check();
-    cx.registry()
-        .begin_incarnation(cx.name(), cx.incarnation(), interval);
-    let mut ctx = Context::<A>::new();
-    ctx.wait(lifecycle::<A>(
-        cx.clone(),
-        slot,
-        started,
-        stop,
-        interval,
-        beats,
-    ));
-    let mut running = Box::pin(catch_panic_async(crate::service::InService::new(
-        cx.clone(),
-        ctx.into_future(actor),
-    )));
-    let outcome = (&mut running).await;
-    // Dropping an actix context polls it once more; keep a second panic there
-    // from escaping.
-    let _ = catch_panic(move || drop(running));
-    match outcome {
-        Err(panic) => {
-            tracing::error!(service = %cx.name(), path = %cx.path(), incarnation = cx.incarnation(), panic = %panic.message(), "service panicked");
-            ExitReason::Panicked(panic.into_message())
+    /// The supervisor's exit stream.
+    exits: Option<mpsc::UnboundedSender<ExitNotice>>,
+    done: bool,
+}
+
+impl<A: Service> Announce<A> {
+    fn publish(&mut self, reason: ExitReason) {
+        self.done = true;
+        self.slot.down();
+        self.cx.set_exit(reason);
+        if let Some(tx) = self.exits.take() {
+            let _ = tx.send(ExitNotice {
+                id: self.cx.name_shared().clone(),
+                number: self.cx.incarnation(),
+            });
         }
-        Ok(()) => match (cx.ending(), cx.failure()) {
+    }
+}
+
+impl<A: Service> Drop for Announce<A> {
+    fn drop(&mut self) {
+        if !self.done {
+            // Killed before it could say how it ended (or failed, when its
+            // supervisor crashed it on purpose).
+            let reason = match self.cx.failure() {
+                Some(reason) => ExitReason::Failed(reason),
+                None => ExitReason::Killed,
+            };
+            self.publish(reason);
+        }
+    }
+}
+
+impl<A: Service> Body<A> {
+    /// Builds the actor and its context; `Err` with the reason when the
+    /// factory panicked.
+    fn make(&mut self) -> Result<(), ExitReason> {
+        let Stage::Make { make, .. } = &self.stage else {
+            return Ok(());
+        };
+        let actor = catch_panic(|| make()).map_err(|p| ExitReason::Panicked(p.into_message()))?;
+        let Stage::Make { started, .. } = std::mem::replace(&mut self.stage, Stage::Done) else {
+            unreachable!("checked above")
+        };
+        let interval = actor.health_interval().max(MIN_HEALTH_INTERVAL);
+        let beats = actor.beats_on_health_check();
+        let cx = &self.announce.cx;
+        cx.registry()
+            .begin_incarnation(cx.name(), cx.incarnation(), interval);
+        let mut ctx = Context::<A>::new();
+        ctx.wait(lifecycle::<A>(
+            cx.clone(),
+            self.announce.slot.clone(),
+            started,
+            interval,
+            beats,
+        ));
+        self.stage = Stage::Running(ctx.into_future(actor));
+        Ok(())
+    }
+
+    /// How a context that finished without a panic ended.
+    fn finished(&self) -> ExitReason {
+        let cx = &self.announce.cx;
+        match (cx.ending(), cx.failure()) {
             (Some(ending), _) => ending,
             (None, Some(reason)) => ExitReason::Failed(reason),
             (None, None) if !cx.is_running() => ExitReason::Shutdown,
             (None, None) => ExitReason::Normal,
-        },
+        }
+    }
+
+    /// Drops the actor and its context. Dropping an actix context polls it
+    /// once more: a second panic there is kept from escaping.
+    fn drop_stage(&mut self) {
+        let stage = std::mem::replace(&mut self.stage, Stage::Done);
+        if !matches!(stage, Stage::Done) {
+            as_current(self.announce.cx.clone(), || {
+                let _ = catch_panic(move || drop(stage));
+            });
+        }
+    }
+
+    /// One poll, with panics caught: `Some` with the reason once it ended.
+    fn step(&mut self, task: &mut TaskContext<'_>) -> Option<ExitReason> {
+        if let Err(reason) = self.make() {
+            return Some(reason);
+        }
+        let Stage::Running(fut) = &mut self.stage else {
+            return Some(ExitReason::Killed);
+        };
+        match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(fut).poll(task))) {
+            Ok(Poll::Pending) => None,
+            Ok(Poll::Ready(())) => Some(self.finished()),
+            Err(payload) => {
+                let panic = crate::kit::Panic::from_payload(&*payload);
+                let cx = &self.announce.cx;
+                tracing::error!(service = %cx.name(), path = %cx.path(), incarnation = cx.incarnation(), panic = %panic.message(), "service panicked");
+                Some(ExitReason::Panicked(panic.into_message()))
+            }
+        }
+    }
+}
+
+impl<A: Service> Future for Instance<A> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<()> {
+        let body = &mut self.body;
+        if body.announce.done {
+            return Poll::Ready(());
+        }
+        let cx = body.announce.cx.clone();
+        let _entered = cx.span().enter();
+        match as_current(cx.clone(), || body.step(task)) {
+            None => Poll::Pending,
+            Some(reason) => {
+                body.drop_stage();
+                body.announce.publish(reason);
+                Poll::Ready(())
+            }
+        }
+    }
+}
+
+impl<A: Service> Drop for Body<A> {
+    fn drop(&mut self) {
+        // Before the announcement (a field, dropped after this): the old
+        // instance is gone before anybody hears it ended.
+        self.drop_stage();
     }
 }
 
@@ -357,7 +380,6 @@ fn lifecycle<A: Service>(
     cx: ServiceContext,
     slot: Arc<Slot<A>>,
     started: oneshot::Sender<()>,
-    stop: Arc<StopSignal>,
     interval: Duration,
     beats: bool,
 ) -> impl ActorFuture<A, Output = ()> {
@@ -376,10 +398,13 @@ fn lifecycle<A: Service>(
                     cx.registry().mark_running(cx.name(), cx.incarnation());
                     cx.report(act.initial_status(), None);
                     let _ = started.send(());
+                    let next = check_clock::schedule(
+                        crate::clock::after(Instant::now(), interval),
+                        &cx,
+                    );
                     ctx.spawn(Lifeline {
                         cx,
-                        stop,
-                        check: Box::pin(tokio::time::sleep(interval)),
+                        next: Some(next),
                         interval,
                         beats,
                         armed: false,
@@ -391,16 +416,17 @@ fn lifecycle<A: Service>(
 }
 
 /// The one context item the runtime keeps in a running instance: it runs
-/// the health check when its timer has fired and the stop hook when a stop
-/// was requested. actix polls every item of a context on every wake-up, so
-/// it checks both with an atomic load each and only touches the timer when
-/// the timer has fired.
+/// the health check when the arbiter's [check clock](super::check_clock)
+/// says it is due, and the stop hook when a stop was requested. actix polls
+/// every item of a context on every wake-up, so it checks both with an
+/// atomic load each.
 struct Lifeline<A> {
     cx: ServiceContext,
-    stop: Arc<StopSignal>,
-    check: Pin<Box<Sleep>>,
+    /// The next check asked for.
+    next: Option<check_clock::Ticket>,
     interval: Duration,
     beats: bool,
+    /// The instance's task is registered to be woken.
     armed: bool,
     actor: PhantomData<fn(A)>,
 }
@@ -415,34 +441,44 @@ impl<A: Service> ActorFuture<A> for Lifeline<A> {
         task: &mut TaskContext<'_>,
     ) -> Poll<()> {
         let this = self.get_mut();
-        if !this.armed {
-            // The instance's task never changes, so one registration lasts.
-            this.stop.waker.register(task.waker());
-            let _ = this.check.as_mut().poll(task);
-            this.armed = true;
-        }
-        if this.stop.requested.load(Ordering::Acquire) {
-            let cx = this.cx.clone();
-            cx.request_stop();
-            cx.report(Status::Stopping, None);
-            let hook = act.stop(&cx, ctx);
-            ctx.wait(hook.map(|(), _, ctx: &mut Context<A>| ActorContext::stop(ctx)));
-            return Poll::Ready(());
-        }
-        if this.check.is_elapsed() {
+        loop {
+            if !this.armed {
+                // Registered before the flags are read: a flag set after
+                // the read wakes the task.
+                this.cx.register_waker(task.waker());
+                this.armed = true;
+            }
+            if this.cx.stop_hook_requested() {
+                let cx = this.cx.clone();
+                cx.report(Status::Stopping, None);
+                let hook = act.stop(&cx, ctx);
+                ctx.wait(hook.map(|(), _, ctx: &mut Context<A>| ActorContext::stop(ctx)));
+                return Poll::Ready(());
+            }
+            if !this.cx.take_check_due() {
+                return Poll::Pending;
+            }
+            // The wake-up used the registration up.
+            this.armed = false;
+            this.next = None;
             if this.beats {
                 this.cx.heartbeat();
             }
             if let Some(status) = act.health_check(&this.cx, ctx) {
                 this.cx.report(status, None);
             }
-            this.check
-                .as_mut()
-                .reset(crate::clock::after(Instant::now(), this.interval));
-            if this.check.as_mut().poll(task).is_ready() {
-                task.waker().wake_by_ref();
-            }
+            this.next = Some(check_clock::schedule(
+                crate::clock::after(Instant::now(), this.interval),
+                &this.cx,
+            ));
         }
-        Poll::Pending
+    }
+}
+
+impl<A> Drop for Lifeline<A> {
+    fn drop(&mut self) {
+        if let Some(next) = self.next.take() {
+            check_clock::cancel(next);
+        }
     }
 }

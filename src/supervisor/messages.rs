@@ -95,7 +95,7 @@ impl Handler<AddChild> for Supervisor {
             return AtomicResponse::new(Box::pin(ready(Err(e))));
         }
         let id = spec.id.clone();
-        let mut child = Child::new(spec, &self.env.path, &self.memo);
+        let mut child = Child::new(std::sync::Arc::new(spec), &self.env.path, &self.memo);
         child.dynamic = true;
         self.children.push(child);
         self.reindex();
@@ -114,7 +114,10 @@ impl Handler<AddChild> for Supervisor {
                             act.children.remove(k);
                             act.reindex();
                         }
-                        Err(SupervisorError::StartFailed { child: id, reason })
+                        Err(SupervisorError::StartFailed {
+                            child: id.to_string(),
+                            reason,
+                        })
                     })),
                 }
             },
@@ -125,13 +128,13 @@ impl Handler<AddChild> for Supervisor {
 impl Supervisor {
     fn check_new_child(&self, spec: &ChildSpec) -> Result<(), SupervisorError> {
         if let Some(e) = &spec.invalid {
-            return Err(e.clone().into());
+            return Err((**e).clone().into());
         }
         super::validate::validate_child(&self.name, self.config.auto_shutdown, spec)?;
         let mut names = Vec::new();
         match spec.starter.nested() {
             Some(nested) => nested.names(&mut names),
-            None => names.push(spec.id.clone()),
+            None => names.push(spec.id.to_string()),
         }
         let mut seen = std::collections::HashSet::new();
         for n in names {

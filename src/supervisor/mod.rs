@@ -39,6 +39,7 @@
 //! and checking a tree.
 
 mod builder;
+mod check_clock;
 mod child;
 mod decision;
 mod incarnation;
@@ -60,7 +61,7 @@ pub use policy::{AutoShutdown, Intensity, Strategy};
 pub use spec::{ChildSpec, Restart, Shutdown, DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_START_TIMEOUT};
 pub use validate::BuildError;
 
-pub(crate) use incarnation::{ExitCell, Incarnation, StartEnv};
+pub(crate) use incarnation::{Incarnation, StartEnv};
 pub(crate) use spec::{ChildHooks, Starter, SupervisorStarter};
 
 use crate::exit::BoxError;
@@ -73,6 +74,7 @@ use incarnation::ExitNotice;
 use serde::{Deserialize, Serialize};
 use spec::IncarnationMemo;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -99,7 +101,7 @@ pub struct Supervisor {
     cx: Option<ServiceContext>,
     memo: IncarnationMemo,
     /// Child id → position in `children`, rebuilt when the list changes.
-    positions: HashMap<String, usize>,
+    positions: HashMap<Arc<str>, usize>,
     /// Every child incarnation announces its end here; read as one stream.
     exits: mpsc::UnboundedSender<ExitNotice>,
     exit_stream: Option<mpsc::UnboundedReceiver<ExitNotice>>,
@@ -157,7 +159,7 @@ impl Supervisor {
     }
 
     /// Every child id, last started first.
-    fn ids_in_reverse(&self) -> Vec<String> {
+    fn ids_in_reverse(&self) -> Vec<Arc<str>> {
         self.children
             .iter()
             .rev()
@@ -179,6 +181,14 @@ impl Drop for Supervisor {
                 self.env.registry.deregister_subtree(&c.path);
                 self.env.directory.remove_subtree(&c.path);
                 self.memo.forget_subtree(&c.path);
+            } else {
+                self.memo.keep(
+                    c.path.clone(),
+                    spec::Remembered {
+                        incarnation: c.incarnations,
+                        restarts: c.restarts,
+                    },
+                );
             }
         }
     }

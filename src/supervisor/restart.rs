@@ -12,6 +12,7 @@ use crate::registry::Reporter;
 use crate::status::Status;
 use actix::fut::ActorFutureExt;
 use actix::prelude::*;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
@@ -20,7 +21,7 @@ use tokio::time::Instant;
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub(super) struct RetryRestart {
-    pub id: String,
+    pub id: Arc<str>,
     pub reason: String,
 }
 
@@ -46,7 +47,7 @@ impl Supervisor {
         };
         let child = &mut self.children[i];
         let reason = match &child.inc {
-            Some(inc) if inc.number == notice.number => inc.exit.reason(),
+            Some(inc) if inc.number == notice.number => inc.exit_reason(),
             _ => None,
         };
         // An exit the supervisor caused itself (a stop) is handled where it
@@ -57,9 +58,6 @@ impl Supervisor {
         }
         child.inc = None;
         child.state = ChildState::Stopped;
-        if let Some(slot) = &child.slot {
-            slot.down();
-        }
         let registry = self.env.registry.clone();
         registry.mark_down(&notice.id);
         if let Some(failure) = reason.failure() {
@@ -143,7 +141,7 @@ impl Supervisor {
         &mut self,
         id: &str,
         reason: &ExitReason,
-        group: Vec<String>,
+        group: Vec<Arc<str>>,
         delay: Duration,
         ctx: &mut Context<Self>,
     ) {
@@ -161,8 +159,13 @@ impl Supervisor {
         tracing::info!(service = %id, path = %path, delay_ms = delay.as_millis() as u64, %reason, "restarting service");
 
         // Siblings go down in reverse start order, each fully before the next.
-        let siblings: Vec<String> = group.iter().rev().filter(|s| *s != id).cloned().collect();
-        let id = id.to_string();
+        let siblings: Vec<Arc<str>> = group
+            .iter()
+            .rev()
+            .filter(|s| &***s != id)
+            .cloned()
+            .collect();
+        let id: Arc<str> = Arc::from(id);
         let stopping = self.stop_in_order(siblings, ctx);
         ctx.wait(stopping.map(move |(), act, ctx| {
             let mut to_start = Vec::new();
@@ -209,7 +212,7 @@ impl Supervisor {
     fn count_restart(&mut self, i: usize, delay: Duration) {
         let registry = self.env.registry.clone();
         let child = &mut self.children[i];
-        child.restarts = self.memo.count_restart(&child.path);
+        child.restarts = child.restarts.saturating_add(1);
         child.local_restarts = child.local_restarts.saturating_add(1);
         registry.record_restart(&child.spec.id, child.restarts, child.last_failure.clone());
         if !delay.is_zero() {
@@ -224,8 +227,8 @@ impl Supervisor {
     }
 
     /// Starts those of `ids` still waiting to be restarted.
-    fn start_restarting(&mut self, ids: Vec<String>, ctx: &mut Context<Self>) {
-        let ids: Vec<String> = ids
+    fn start_restarting(&mut self, ids: Vec<Arc<str>>, ctx: &mut Context<Self>) {
+        let ids: Vec<Arc<str>> = ids
             .into_iter()
             .filter(|id| {
                 self.index(id)

@@ -130,7 +130,8 @@ fn start_supervisor(
 
 /// What a running tree remembers of each node beyond the life of the
 /// supervisor instance that holds it, by path: its last incarnation number
-/// and how often it was restarted.
+/// and how often it was restarted. A running supervisor keeps this for its
+/// children itself; the table holds it only between two instances.
 ///
 /// A supervisor's child list lives and dies with the supervisor instance;
 /// this table outlives them, so that when a subtree is restarted its
@@ -139,53 +140,28 @@ fn start_supervisor(
 /// and their restart counts stay cumulative.
 #[derive(Clone, Default)]
 pub(crate) struct IncarnationMemo {
-    nodes: Arc<Mutex<HashMap<String, Remembered, crate::names::NameHash>>>,
+    nodes: Arc<Mutex<HashMap<Arc<str>, Remembered, crate::names::NameHash>>>,
 }
 
 #[derive(Clone, Copy, Default)]
-struct Remembered {
-    incarnation: u64,
-    restarts: u32,
+pub(crate) struct Remembered {
+    /// The number of its last incarnation.
+    pub incarnation: u64,
+    /// How often it was restarted.
+    pub restarts: u32,
 }
 
 impl IncarnationMemo {
-    /// The number of the next incarnation of the node at `path`.
-    pub fn next(&self, path: &str) -> u64 {
-        let mut nodes = self.nodes.lock();
-        if let Some(n) = nodes.get_mut(path) {
-            n.incarnation += 1;
-            return n.incarnation;
-        }
-        nodes.insert(
-            path.to_string(),
-            Remembered {
-                incarnation: 1,
-                restarts: 0,
-            },
-        );
-        1
+    /// What is remembered of the node at `path` (nothing for a new node),
+    /// handed over to the supervisor instance that holds it now.
+    pub fn take(&self, path: &str) -> Remembered {
+        self.nodes.lock().remove(path).unwrap_or_default()
     }
 
-    /// How often the node at `path` was restarted so far.
-    pub fn restarts(&self, path: &str) -> u32 {
-        self.nodes.lock().get(path).map_or(0, |n| n.restarts)
-    }
-
-    /// Makes the restart count of `path` at least `n` (a node started again
-    /// by a new instance of its supervisor was restarted, too); returns it.
-    pub fn restarts_at_least(&self, path: &str, n: u32) -> u32 {
-        let mut nodes = self.nodes.lock();
-        let node = nodes.entry(path.to_string()).or_default();
-        node.restarts = node.restarts.max(n);
-        node.restarts
-    }
-
-    /// Counts one more restart of the node at `path`; returns the total.
-    pub fn count_restart(&self, path: &str) -> u32 {
-        let mut nodes = self.nodes.lock();
-        let n = nodes.entry(path.to_string()).or_default();
-        n.restarts = n.restarts.saturating_add(1);
-        n.restarts
+    /// Keeps what a supervisor instance that is going away knew of its
+    /// child at `path`, for the next instance.
+    pub fn keep(&self, path: Arc<str>, node: Remembered) {
+        self.nodes.lock().insert(path, node);
     }
 
     /// Forgets the node at `path` and everything below it (removed for good:
@@ -219,7 +195,7 @@ impl IncarnationMemo {
 /// ```
 #[derive(Clone)]
 pub struct ChildSpec {
-    pub(crate) id: String,
+    pub(crate) id: Arc<str>,
     pub(crate) restart: Restart,
     pub(crate) shutdown: Shutdown,
     pub(crate) start_timeout: Duration,
@@ -229,7 +205,7 @@ pub struct ChildSpec {
     pub(crate) hooks: Option<Arc<dyn ChildHooks>>,
     pub(crate) placement: Placement,
     /// A nested builder's error, reported when the parent is built.
-    pub(crate) invalid: Option<BuildError>,
+    pub(crate) invalid: Option<Box<BuildError>>,
 }
 
 impl ChildSpec {
@@ -346,7 +322,7 @@ impl ChildSpec {
                         spec: SupervisorSpec::placeholder(),
                     }),
                 );
-                child.invalid = Some(e);
+                child.invalid = Some(Box::new(e));
                 child
             }
         }
@@ -354,7 +330,7 @@ impl ChildSpec {
 
     fn with_starter(id: impl Into<String>, kind: NodeKind, starter: Arc<dyn Starter>) -> Self {
         ChildSpec {
-            id: id.into(),
+            id: Arc::from(id.into()),
             restart: Restart::Permanent,
             shutdown: if kind == NodeKind::Supervisor {
                 Shutdown::Infinity

@@ -9,6 +9,7 @@ use crate::registry::Reporter;
 use crate::status::Status;
 use actix::fut::{ready, wrap_future, ActorFutureExt};
 use actix::prelude::*;
+use std::sync::Arc;
 use std::time::SystemTime;
 use tokio::time::Instant;
 
@@ -20,11 +21,11 @@ impl Supervisor {
     ) -> impl std::future::Future<Output = Result<(), String>> + 'static {
         let registry = self.env.registry.clone();
         let child = &mut self.children[i];
-        child.incarnations = self.memo.next(&child.path);
+        child.incarnations += 1;
         // Every start after the first is a restart, also one by a new
         // instance of this supervisor.
         let started_before = u32::try_from(child.incarnations - 1).unwrap_or(u32::MAX);
-        let restarts = self.memo.restarts_at_least(&child.path, started_before);
+        let restarts = child.restarts.max(started_before);
         if restarts != child.restarts {
             child.restarts = restarts;
             registry.record_restart(&child.spec.id, restarts, child.last_failure.clone());
@@ -57,7 +58,6 @@ impl Supervisor {
             }
         };
         let mut inc = child.spec.starter.start(&env, place);
-        child.slot = Some(inc.slot.clone());
         let started = inc.started.take();
         let exited = inc.exited();
         child.inc = Some(inc);
@@ -77,7 +77,7 @@ impl Supervisor {
     /// Starts every child in declared order; on the first failure stops the
     /// ones already started (reverse order) and reports which child failed.
     pub(super) fn start_all(&mut self, _: &mut Context<Self>) -> Step<Result<(), StartFailure>> {
-        let ids: Vec<String> = self.children.iter().map(|c| c.spec.id.clone()).collect();
+        let ids: Vec<Arc<str>> = self.children.iter().map(|c| c.spec.id.clone()).collect();
         let starting = sequence(ids.clone(), Self::start_step);
         Box::pin(starting.then(move |result, act, ctx| -> Step<_> {
             let Err((failed, reason)) = result else {
@@ -88,7 +88,7 @@ impl Supervisor {
                 .first_failure
                 .lock()
                 .get_or_insert_with(|| StartFailure {
-                    child: failed.clone(),
+                    child: failed.to_string(),
                     reason: reason.clone(),
                 });
             let pos = ids.iter().position(|id| *id == failed).unwrap_or(0);
@@ -99,7 +99,7 @@ impl Supervisor {
             // restarts it keeps the handles to its children working.
             Box::pin(act.stop_in_order(undo, ctx).map(move |(), _, _| {
                 Err(StartFailure {
-                    child: failed,
+                    child: failed.to_string(),
                     reason,
                 })
             }))
@@ -108,10 +108,10 @@ impl Supervisor {
 
     /// One step of a start sequence: launch the child, wait for its start.
     pub(super) fn start_step(
-        id: String,
+        id: Arc<str>,
         act: &mut Self,
         _: &mut Context<Self>,
-    ) -> Step<Result<(), (String, String)>> {
+    ) -> Step<Result<(), (Arc<str>, String)>> {
         let Some(i) = act.index(&id) else {
             return Box::pin(ready(Ok(())));
         };
@@ -142,7 +142,7 @@ impl Supervisor {
     /// to start is stopped, the members after it wait, and the failure is
     /// decided like any other exit — through a message to itself, so that a
     /// stop or a removal already waiting is handled first.
-    pub(super) fn start_group(&mut self, ids: Vec<String>, _: &mut Context<Self>) -> Step<()> {
+    pub(super) fn start_group(&mut self, ids: Vec<Arc<str>>, _: &mut Context<Self>) -> Step<()> {
         let starting = sequence(ids.clone(), Self::start_step);
         Box::pin(starting.then(move |result, act, ctx| -> Step<()> {
             let Err((id, reason)) = result else {
@@ -150,7 +150,7 @@ impl Supervisor {
             };
             tracing::warn!(service = %id, supervisor = %act.name, %reason, "restarted service failed to start");
             let pos = ids.iter().position(|x| *x == id).unwrap_or(0);
-            let later: Vec<String> = ids[pos + 1..].to_vec();
+            let later: Vec<Arc<str>> = ids[pos + 1..].to_vec();
             Box::pin(act.stop_child(&id, ctx).map(move |(), act, ctx| {
                 for other in later.iter().chain(std::iter::once(&id)) {
                     if let Some(k) = act.index(other) {

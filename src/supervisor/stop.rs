@@ -11,13 +11,14 @@ use crate::registry::Reporter;
 use crate::status::Status;
 use actix::fut::{ready, wrap_future, ActorFutureExt};
 use actix::prelude::*;
+use std::sync::Arc;
 
 impl Supervisor {
     /// Stops the children with the given ids one after another.
-    pub(super) fn stop_in_order(&mut self, ids: Vec<String>, _: &mut Context<Self>) -> Step<()> {
+    pub(super) fn stop_in_order(&mut self, ids: Vec<Arc<str>>, _: &mut Context<Self>) -> Step<()> {
         let stopping = sequence(
             ids,
-            |id: String, act: &mut Self, ctx| -> Step<Result<(), ()>> {
+            |id: Arc<str>, act: &mut Self, ctx| -> Step<Result<(), ()>> {
                 Box::pin(act.stop_child(&id, ctx).map(|(), _, _| Ok(())))
             },
         );
@@ -101,9 +102,6 @@ impl Supervisor {
         let child = &mut self.children[i];
         child.state = ChildState::Stopped;
         child.started_at = None;
-        if let Some(slot) = &child.slot {
-            slot.down();
-        }
         if child.spec.kind == NodeKind::Supervisor {
             // A service's own slot is down already; only a subtree needs the walk.
             self.env.directory.down_subtree(&child.path);
