@@ -246,10 +246,26 @@ fn to_toml(value: &serde_json::Value) -> Option<toml::Value> {
         },
         J::String(s) => toml::Value::String(s.clone()),
         J::Array(items) => toml::Value::Array(items.iter().filter_map(to_toml).collect()),
-        J::Object(map) => toml::Value::Table(
-            map.iter()
-                .filter_map(|(k, v)| to_toml(v).map(|v| (k.clone(), v)))
-                .collect(),
-        ),
+        J::Object(map) => {
+            // The keys a reader looks for first, then the rest in order,
+            // nested tables and children last.
+            const FIRST: &[&str] = &["supervisor", "runtime", "type", "name"];
+            const LAST: &[&str] = &["config", "child"];
+            let rank = |k: &str| match (
+                FIRST.iter().position(|f| *f == k),
+                LAST.iter().position(|l| *l == k),
+            ) {
+                (Some(i), _) => i,
+                (None, Some(i)) => FIRST.len() + 1 + i,
+                (None, None) => FIRST.len(),
+            };
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort_by_key(|k| rank(k));
+            toml::Value::Table(
+                keys.into_iter()
+                    .filter_map(|k| to_toml(&map[k]).map(|v| (k.clone(), v)))
+                    .collect(),
+            )
+        }
     })
 }
