@@ -166,9 +166,8 @@ pub(crate) mod size {
     /// Parses a size with a unit, or says what is wrong with it.
     pub(crate) fn parse(text: &str) -> Result<u64, String> {
         let trimmed = text.trim();
-        // `bytesize` reads a bare number as a count of bytes; a sign or an
-        // empty string is no size.
-        if trimmed.is_empty() || trimmed.starts_with(['-', '+']) {
+        // A size starts with its number (no sign); `bytesize` reads the rest.
+        if !trimmed.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
             return Err(format!("invalid size {text:?}; expected {EXPECTING}"));
         }
         trimmed
