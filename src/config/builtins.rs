@@ -40,7 +40,7 @@ impl ServiceTypes {
             },
         );
         #[cfg(feature = "db")]
-        let types = types.insert::<crate::db::DbConfig, ()>("db", db);
+        let types = types.insert::<crate::db::DbConfig>("db", db);
         #[cfg(feature = "github")]
         let types =
             types.register_service("github", |name, config: crate::github::GitHubConfig| {

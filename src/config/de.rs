@@ -530,14 +530,15 @@ fn resolve_secrets<'a>(
     let mut out = Vec::with_capacity(entries.len());
     for entry in entries {
         let key = entry.key.as_str();
+        let is_field = |b: &&str| fields.contains(b);
         let source = if fields.contains(&key) {
             None
-        } else if let Some(base) = key.strip_suffix("_env").filter(|b| fields.contains(b)) {
+        } else if let Some(base) = key.strip_suffix("_env").filter(is_field) {
             Some((base, true))
-        } else if let Some(base) = key.strip_suffix("_file").filter(|b| fields.contains(b)) {
-            Some((base, false))
         } else {
-            None
+            key.strip_suffix("_file")
+                .filter(is_field)
+                .map(|base| (base, false))
         };
         let Some((base, from_env)) = source else {
             out.push(Cow::Borrowed(entry));

@@ -225,7 +225,7 @@ impl ServiceTypes {
         C: DeserializeOwned + Serialize + 'static,
         F: Fn(&str, C) -> Result<ChildSpec, ConfigError> + Send + Sync + 'static,
     {
-        self.insert::<C, ()>(type_name, move |name, config| {
+        self.insert::<C>(type_name, move |name, config| {
             make(name, config).map(|spec| (spec, None))
         })
     }
@@ -258,14 +258,14 @@ impl ServiceTypes {
         H: Clone + Send + Sync + 'static,
         F: Fn(&str, C) -> Result<(ChildSpec, H), ConfigError> + Send + Sync + 'static,
     {
-        self.insert::<C, H>(type_name, move |name, config| {
+        self.insert::<C>(type_name, move |name, config| {
             make(name, config).map(|(spec, handle)| (spec, Some(StoredHandle::new(handle))))
         })
     }
 
     /// Registers a factory whose handle type is chosen per entry (the `db`
     /// type's backend follows its URL).
-    pub(crate) fn insert<C, H>(
+    pub(crate) fn insert<C>(
         mut self,
         type_name: &str,
         make: impl Fn(&str, C) -> Result<(ChildSpec, Option<StoredHandle>), ConfigError>

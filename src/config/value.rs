@@ -78,6 +78,8 @@ pub(crate) struct Node {
 
 #[derive(Debug, Clone)]
 pub(crate) enum Value {
+    /// YAML's `null` (TOML has none).
+    #[cfg_attr(not(feature = "yaml"), allow(dead_code))]
     Null,
     Bool(bool),
     Int(i128),
@@ -308,9 +310,7 @@ fn distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=m {
-        d[0][j] = j;
-    }
+    d[0] = (0..=m).collect();
     for i in 1..=n {
         for j in 1..=m {
             let cost = usize::from(a[i - 1] != b[j - 1]);
