@@ -346,7 +346,8 @@ mod tests {
         let lines = Lines::new("ab\ncdé\nx", &source);
         assert_eq!(lines.at(0).to_string(), "f.toml:1:1");
         assert_eq!(lines.at(4).to_string(), "f.toml:2:2");
-        assert_eq!(lines.at(9).to_string(), "f.toml:3:1");
+        assert_eq!(lines.at(8).to_string(), "f.toml:3:1");
+        assert_eq!(lines.at(7).to_string(), "f.toml:2:4");
     }
 
     #[test]
