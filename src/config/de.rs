@@ -341,7 +341,6 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_, '_> {
                 next: 0,
                 path: self.path,
                 ctx: self.ctx,
-                item_path: None,
             }),
             Value::Map(_) => return self.map(v, None),
         };
@@ -450,7 +449,6 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_, '_> {
                 next: 0,
                 path: self.path,
                 ctx: self.ctx,
-                item_path: None,
             })),
             _ => Err(self.wrong("an array")),
         }
@@ -650,7 +648,6 @@ struct SeqDe<'a, 'c> {
     next: usize,
     path: &'a Path,
     ctx: &'a Ctx<'c>,
-    item_path: Option<Path>,
 }
 
 impl<'de> de::SeqAccess<'de> for SeqDe<'_, '_> {
@@ -665,7 +662,6 @@ impl<'de> de::SeqAccess<'de> for SeqDe<'_, '_> {
         };
         let path = self.path.index(self.next);
         self.next += 1;
-        self.item_path = None;
         seed.deserialize(NodeDe {
             node,
             path: &path,

@@ -344,7 +344,7 @@ impl Handles {
         };
         let stored = entry
             .as_ref()
-            .ok_or_else(|| wrong("a service without a typed handle"))?;
+            .ok_or_else(|| wrong("ChildSpec without a typed handle"))?;
         stored
             .value
             .downcast_ref::<H>()

@@ -173,7 +173,7 @@ fn handles_are_typed_and_a_wrong_type_is_a_typed_error() {
             .unwrap_err()
             .to_string(),
         format!(
-            "service `p` is a `a service without a typed handle`, not a `{}`",
+            "service `p` is a `ChildSpec without a typed handle`, not a `{}`",
             std::any::type_name::<ServiceRef<Plain>>()
         )
     );
