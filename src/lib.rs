@@ -17,7 +17,9 @@
 //! * [`runtime`] — starting a tree, signals, graceful shutdown;
 //! * [`kit`] — how a service with shared state and a supervised actor is
 //!   made: every built-in service is built from it, and yours can be;
-//! * [`testing`] — a test kit for users' own services.
+//! * [`testing`] — a test kit for users' own services;
+//! * [`config`] (feature `config`, YAML with `yaml`) — trees and services
+//!   from TOML or YAML files, with environment overrides and secrets.
 //!
 //! Built-in services, each an ordinary supervised service whose data path
 //! bypasses its actor's mailbox, each behind a cargo feature (the first
@@ -92,6 +94,9 @@ pub mod bus;
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub mod cache;
 mod clock;
+#[cfg(feature = "config")]
+#[cfg_attr(docsrs, doc(cfg(feature = "config")))]
+pub mod config;
 #[cfg(feature = "db")]
 #[cfg_attr(docsrs, doc(cfg(feature = "db")))]
 pub mod db;

@@ -65,6 +65,7 @@ pub struct CacheConfig {
     /// bytes). Default `None`: bounded by count only. With both set, both
     /// bounds hold. A single entry heavier than this is refused with
     /// [`CacheError::TooHeavy`](super::CacheError::TooHeavy).
+    #[serde(with = "crate::serde_duration::size::option")]
     pub max_weight: Option<u64>,
     /// The time to live of entries stored without one (`set`, loaders).
     /// Default `None`: such entries never expire. Not zero.

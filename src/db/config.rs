@@ -100,20 +100,20 @@ pub struct DbConfig {
     /// below `min_connections`). Checked at every health interval. `None`:
     /// the pool never shrinks. Not zero. Default 10 min
     /// ([`DEFAULT_IDLE_TIMEOUT`]).
-    #[serde(with = "option_ms")]
+    #[serde(with = "crate::serde_duration::option")]
     pub idle_timeout: Option<Duration>,
     /// No connection older than this is handed out: it is closed when it
     /// comes back to the pool or is about to be handed out, and replaced.
     /// `None`: connections live as long as they work. Not zero. Default
     /// 30 min ([`DEFAULT_MAX_LIFETIME`]).
-    #[serde(with = "option_ms")]
+    #[serde(with = "crate::serde_duration::option")]
     pub max_lifetime: Option<Duration>,
     /// PostgreSQL only: statements running longer are cancelled by the
     /// server (`statement_timeout`, set for every connection). `None`: no
     /// limit. Not zero; on SQLite it must be `None` (SQLite has no such
     /// limit; the spec is refused rather than the setting ignored).
     /// Default `None`.
-    #[serde(with = "option_ms")]
+    #[serde(with = "crate::serde_duration::option")]
     pub statement_timeout: Option<Duration>,
     /// Check each idle connection with a round trip (a ping) before handing
     /// it out, so a connection the server closed is replaced instead of
@@ -252,24 +252,5 @@ impl DbConfig {
             }
         }
         Ok(())
-    }
-}
-
-/// `Option<Duration>` as whole milliseconds, `null` for none.
-mod option_ms {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-
-    pub(crate) fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.serialize_some(&(d.as_millis() as u64)),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Duration>, D::Error> {
-        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
     }
 }
