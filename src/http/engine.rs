@@ -37,6 +37,15 @@ pub(crate) struct Site {
     pub closing: CancellationToken,
 }
 
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// The state of an HTTP endpoint service, shared by its handle and every
 /// incarnation of its actor.
 pub struct HttpEngine {
@@ -156,7 +165,14 @@ impl Engine for HttpEngine {
             .listen(listener)?
             .run();
         *shared.server.lock() = Some(server.handle());
-        server.await?;
+        // The server's own future runs as a task of the arbiter, not in the
+        // actor's context: the context is paused while the stop hook drains,
+        // and the server must go on polling to hear the stop. The task ends
+        // with the incarnation however it ends (a crash drops this future).
+        let task = actix_rt::spawn(server);
+        let _abort = AbortOnDrop(task.abort_handle());
+        task.await
+            .map_err(|e| format!("the HTTP server failed: {e}"))??;
         if cx.is_running() {
             return Err("the HTTP server stopped by itself".into());
         }
