@@ -62,8 +62,15 @@ impl App {
             ..config
         };
         let (ops, http) = Http::service("ops", config).expect("a valid endpoint config");
-        let (cache, sessions) =
-            Cache::<String, String>::service("sessions", CacheConfig::default()).unwrap();
+        let (cache, sessions) = Cache::<String, String>::service(
+            "sessions",
+            CacheConfig {
+                // Its health (and so its figures) every 50 ms.
+                sweep_interval: Duration::from_millis(50),
+                ..CacheConfig::default()
+            },
+        )
+        .unwrap();
         let (tasks, _jobs) = Tasks::service(
             "jobs",
             TasksConfig {
