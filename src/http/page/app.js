@@ -126,7 +126,7 @@ function render() {
   const reports = order.filter((n) => services.has(n)).map((n) => services.get(n).report);
   const overall = worst(reports);
   const badge = $("overall");
-  badge.dataset.status = overall;
+  badge.dataset.status = HEALTHY.has(overall) ? "ok" : overall;
   badge.textContent = HEALTHY.has(overall) ? "ok" : overall;
   const counted = reports.filter(counts);
   const trouble = {};
