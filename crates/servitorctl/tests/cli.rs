@@ -18,7 +18,15 @@ fn help_lists_the_exit_codes_and_exits_0() {
     let out = ctl(&["--help"]);
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
-    for needle in ["--watch", "--json", "--legend", "--all", "--detailed", "Exit codes", "69"] {
+    for needle in [
+        "--watch",
+        "--json",
+        "--legend",
+        "--all",
+        "--detailed",
+        "Exit codes",
+        "69",
+    ] {
         assert!(text.contains(needle), "{needle} in {text}");
     }
 }
@@ -42,7 +50,10 @@ fn nobody_listening_exits_69_with_a_message() {
     let out = ctl(&["--url", &url]);
     assert_eq!(out.status.code(), Some(69));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("cannot reach") && err.contains("connection refused"), "{err}");
+    assert!(
+        err.contains("cannot reach") && err.contains("connection refused"),
+        "{err}"
+    );
 }
 
 #[test]
