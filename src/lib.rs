@@ -40,6 +40,11 @@
 //!   client that follows GitHub's rate-limit contract: typed operations,
 //!   pagination by `Link`, throttling, conditional requests.
 //!
+//! Operating it: [`http`] (feature `http`) — the operations endpoint on
+//! actix-web: IETF health+json, Kubernetes probes, Prometheus metrics, the
+//! registry as JSON and Server-Sent Events, and a live page; the
+//! `servitorctl` crate reads it from a terminal.
+//!
 //! ## Panics
 //!
 //! A panic anywhere in service code — a hook, a handler, a loop, a tick, a
@@ -106,6 +111,9 @@ pub mod exit;
 pub mod github;
 pub mod handle;
 pub mod health;
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub mod http;
 pub mod kit;
 mod names;
 pub mod placement;

@@ -17,7 +17,7 @@ use super::types::StoredHandle;
 impl ServiceTypes {
     /// Registers every built-in service compiled in (see the table on
     /// [`ServiceTypes`]): `cache`, `bus`, `tasks`, `scheduler`, `db`,
-    /// `github`, each with its cargo feature.
+    /// `github`, `http`, each with its cargo feature.
     pub fn builtins(self) -> ServiceTypes {
         let types = self;
         #[cfg(feature = "cache")]
@@ -46,8 +46,10 @@ impl ServiceTypes {
             types.register_service("github", |name, config: crate::github::GitHubConfig| {
                 crate::github::GitHub::service(name, config)
             });
-        // Further built-in services (an HTTP endpoint, …) register here,
-        // each behind its feature, in the same way.
+        #[cfg(feature = "http")]
+        let types = types.register_service("http", |name, config: crate::http::HttpConfig| {
+            crate::http::Http::service(name, config)
+        });
         types
     }
 }

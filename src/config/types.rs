@@ -121,6 +121,7 @@ type MakeFn = dyn Fn(&str, &Node, &Path, &Ctx<'_>) -> Result<Made, MakeError> + 
 /// | `scheduler` | [`Scheduler::service`](crate::scheduler::Scheduler::service), [`SchedulerConfig`](crate::scheduler::SchedulerConfig) | `Scheduler` |
 /// | `db` | [`Db::service`](crate::db::Db::service), [`DbConfig`](crate::db::DbConfig) | `Db<Sqlite>`, or `Db<Postgres>` for a `postgres://` URL |
 /// | `github` | [`GitHub::service`](crate::github::GitHub::service), [`GitHubConfig`](crate::github::GitHubConfig) | `GitHub` |
+/// | `http` | [`Http::service`](crate::http::Http::service), [`HttpConfig`](crate::http::HttpConfig) | `Http` |
 ///
 /// (Each needs its cargo feature; `supervisor` is reserved for nested
 /// supervisors.)

@@ -453,6 +453,16 @@ impl Registry {
         }
     }
 
+    /// How long the last health check of `name` took.
+    pub(crate) fn record_check(&self, name: &str, incarnation: u64, took: Duration) {
+        if let Some(mut e) = self.shared.entries.get_mut(name) {
+            if incarnation == e.incarnation {
+                e.report.check_duration_us =
+                    Some(took.as_micros().min(u128::from(u64::MAX)) as u64);
+            }
+        }
+    }
+
     pub(crate) fn merge_detail(
         &self,
         name: &str,

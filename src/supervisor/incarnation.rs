@@ -464,7 +464,13 @@ impl<A: Service> ActorFuture<A> for Lifeline<A> {
             if this.beats {
                 this.cx.heartbeat();
             }
-            if let Some(status) = act.health_check(&this.cx, ctx) {
+            // Wall time on purpose: what the check cost, also on a paused clock.
+            let began = std::time::Instant::now();
+            let checked = act.health_check(&this.cx, ctx);
+            this.cx
+                .registry()
+                .record_check(this.cx.name(), this.cx.incarnation(), began.elapsed());
+            if let Some(status) = checked {
                 this.cx.report(status, None);
             }
             this.next = Some(check_clock::schedule(

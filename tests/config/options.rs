@@ -449,3 +449,35 @@ fn types_err(types: servitor::config::ServiceTypes, text: &str) -> String {
         .unwrap_err()
         .to_string()
 }
+
+#[cfg(feature = "http")]
+#[actix_rt::test]
+async fn the_http_endpoint_is_a_built_in_type_with_its_token_from_the_environment() {
+    use servitor::http::Http;
+    let types = servitor::config::ServiceTypes::new()
+        .builtins()
+        .environment(servitor::config::Environment::from_vars([("OPS_TOKEN", "s3cret")]));
+    let loaded = types
+        .tree_from_str(
+            r#"
+[supervisor]
+name = "app"
+
+[[child]]
+type = "http"
+name = "ops"
+[child.config]
+bind = "127.0.0.1:0"
+show_details = "when_authorized"
+token_env = "OPS_TOKEN"
+"#,
+            Format::Toml,
+        )
+        .unwrap();
+    let http: Http = loaded.handle("ops").unwrap();
+    assert!(!loaded.config().to_string().contains("s3cret"));
+    let app = Runtime::start(loaded.build().unwrap()).await.unwrap();
+    let addr = http.local_addr().expect("bound");
+    assert_ne!(addr.port(), 0);
+    app.shutdown().await.unwrap();
+}

@@ -69,6 +69,10 @@ pub struct HealthReport {
     /// the Unix epoch. Its report is kept for a while as a final record.
     #[serde(default)]
     pub ended_at_ms: Option<u64>,
+    /// How long the last health check of the running incarnation took, in
+    /// microseconds (`None` before its first check).
+    #[serde(default)]
+    pub check_duration_us: Option<u64>,
     /// Observed values (queue depth, counters …).
     pub details: Details,
 }
@@ -88,6 +92,7 @@ impl HealthReport {
             last_failure: None,
             restart_at_ms: None,
             ended_at_ms: None,
+            check_duration_us: None,
             details: Details::new(),
         }
     }
