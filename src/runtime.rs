@@ -343,7 +343,7 @@ impl Runtime {
                 }));
             }
         };
-        let mut root = Starter::start(&SupervisorStarter { spec: tree }, &env, place);
+        let mut root = Starter::start(Arc::new(SupervisorStarter { spec: tree }), &env, place);
         let started = root.started.take();
         let exit = root.cx.clone();
         let inner = Arc::new(Inner {

@@ -68,6 +68,8 @@ pub(crate) trait AnySlot: Send + Sync {
     fn down(&self);
     fn stop(&self);
     fn as_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
+    /// The actor type of the slot.
+    fn type_name(&self) -> &'static str;
 }
 
 impl<A: Actor> AnySlot for Slot<A> {
@@ -86,11 +88,13 @@ impl<A: Actor> AnySlot for Slot<A> {
     fn as_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
         self
     }
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<A>()
+    }
 }
 
 struct Record {
     slot: Arc<dyn AnySlot>,
-    type_name: &'static str,
     path: Arc<str>,
     /// Told when the service is gone for good.
     hooks: Option<Arc<dyn ChildHooks>>,
@@ -124,7 +128,6 @@ impl Directory {
             name.clone(),
             Box::new(Record {
                 slot: slot.clone(),
-                type_name: std::any::type_name::<A>(),
                 path: path.clone(),
                 hooks: hooks.cloned(),
             }),
@@ -158,7 +161,6 @@ impl Directory {
             name.clone(),
             Box::new(Record {
                 slot: slot.clone(),
-                type_name: std::any::type_name::<A>(),
                 path: path.clone(),
                 hooks: hooks.cloned(),
             }),
@@ -179,7 +181,7 @@ impl Directory {
             .map_err(|_| LookupError::WrongType {
                 name: name.to_string(),
                 requested: std::any::type_name::<A>(),
-                actual: rec.type_name,
+                actual: rec.slot.type_name(),
             })
     }
 

@@ -3,6 +3,7 @@
 use super::watch::StatusChange;
 use crate::health::HealthReport;
 use crate::status::Status;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -10,25 +11,26 @@ use tokio::time::Instant;
 pub(crate) struct Entry {
     /// Registration sequence numbers from the root down: sorting by it
     /// lists a tree depth first in start order.
-    pub order: Vec<u64>,
+    pub order: Arc<[u64]>,
     /// The report as served; its status is the effective one (stale overrides).
     pub report: HealthReport,
     /// The status the service itself last set (what stale hides).
     pub reported: Status,
-    pub reported_message: Option<String>,
+    pub reported_message: Option<Box<str>>,
     pub incarnation: u64,
     pub heartbeat: Instant,
     pub interval: Duration,
     pub started: Option<Instant>,
     /// When the service ended for good: this is its final record.
     pub ended: Option<Instant>,
-    pub watchers: Vec<mpsc::UnboundedSender<StatusChange>>,
+    /// Boxed: most services are never watched one by one.
+    pub watchers: Option<Box<Vec<mpsc::UnboundedSender<StatusChange>>>>,
 }
 
 impl Entry {
     pub fn new(report: HealthReport, interval: Duration) -> Self {
         Entry {
-            order: Vec::new(),
+            order: Arc::from([]),
             reported: report.status,
             reported_message: None,
             report,
@@ -37,7 +39,7 @@ impl Entry {
             interval,
             started: None,
             ended: None,
-            watchers: Vec::new(),
+            watchers: None,
         }
     }
 
@@ -68,7 +70,7 @@ impl Entry {
         _now: Instant,
     ) -> Option<StatusChange> {
         self.reported = status;
-        self.reported_message = message.clone();
+        self.reported_message = message.as_deref().map(Box::from);
         let from = self.report.status;
         if from == status && self.report.message == message {
             return None;
@@ -107,6 +109,8 @@ impl Entry {
     }
 
     pub fn fan_out(&mut self, change: &StatusChange) {
-        self.watchers.retain(|tx| tx.send(change.clone()).is_ok());
+        if let Some(watchers) = &mut self.watchers {
+            watchers.retain(|tx| tx.send(change.clone()).is_ok());
+        }
     }
 }

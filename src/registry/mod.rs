@@ -210,7 +210,7 @@ impl Registry {
     /// with the overall (worst) status.
     pub fn snapshot(&self) -> HealthSnapshot {
         let now = Instant::now();
-        let mut ordered: Vec<(Vec<u64>, HealthReport)> = self
+        let mut ordered: Vec<(Arc<[u64]>, HealthReport)> = self
             .shared
             .entries
             .iter()
@@ -249,7 +249,7 @@ impl Registry {
             .get_mut(name)
             .ok_or_else(|| RegistryError::NotFound(name.to_string()))?;
         let _ = tx.send(entry.change(None));
-        entry.watchers.push(tx);
+        entry.watchers.get_or_insert_with(Default::default).push(tx);
         Ok(StatusWatch::new(rx))
     }
 
@@ -291,9 +291,10 @@ impl Registry {
         let mut order = path
             .rsplit_once('/')
             .and_then(|(parent, _)| parent.rsplit('/').next())
-            .and_then(|parent| self.shared.entries.get(parent).map(|e| e.order.clone()))
+            .and_then(|parent| self.shared.entries.get(parent).map(|e| e.order.to_vec()))
             .unwrap_or_default();
         order.push(self.shared.next_seq.fetch_add(1, Ordering::Relaxed));
+        let order: Arc<[u64]> = Arc::from(order);
         let mut all = self.shared.watch_all.lock();
         match self.shared.entries.entry(name.clone()) {
             Slot::Occupied(o) if o.get().report.path == path => Ok(()),
@@ -438,7 +439,7 @@ impl Registry {
         let now = Instant::now();
         e.heartbeat = now;
         let reported = e.reported;
-        let message = e.reported_message.clone();
+        let message = e.reported_message.as_deref().map(String::from);
         if let Some(change) = e.set_status(reported, message, now) {
             e.fan_out(&change);
             fan_out_all(&mut all, change);

@@ -59,8 +59,9 @@ struct Inner {
     state: Mutex<State>,
     /// Wakes whoever waits for the instance's end.
     ended: Notify,
-    /// The `service` span every poll of the instance runs in.
-    span: tracing::Span,
+    /// The `service` span every poll of the instance runs in; kept only
+    /// when a subscriber wants it.
+    span: Option<Box<tracing::Span>>,
 }
 
 struct State {
@@ -114,7 +115,7 @@ impl ServiceContext {
                     abort_asked: false,
                 }),
                 ended: Notify::new(),
-                span,
+                span: (!span.is_disabled()).then(|| Box::new(span)),
             }),
         }
     }
@@ -381,9 +382,9 @@ impl ServiceContext {
         }
     }
 
-    /// The instance's `service` span.
-    pub(crate) fn span(&self) -> &tracing::Span {
-        &self.inner.span
+    /// The instance's `service` span, if a subscriber wants it.
+    pub(crate) fn span(&self) -> Option<&tracing::Span> {
+        self.inner.span.as_deref()
     }
 
     /// How the instance ended, once it has.

@@ -20,15 +20,16 @@ thread_local! {
     static CLOCK: RefCell<Option<Rc<Dues>>> = const { RefCell::new(None) };
 }
 
-/// A check asked for, to cancel it by.
-pub(crate) type Ticket = (Instant, u64);
+/// A check asked for, to cancel it by: when it is due (nanoseconds from
+/// the clock's epoch), and a number that tells two at once apart.
+pub(crate) type Ticket = (u64, u32);
 
 /// Asks for a health check of `cx` at `at`, on this thread's clock.
 pub(crate) fn schedule(at: Instant, cx: &ServiceContext) -> Ticket {
     let dues = CLOCK.with(|c| {
         c.borrow_mut()
             .get_or_insert_with(|| {
-                let dues = Rc::new(Dues::default());
+                let dues = Rc::new(Dues::new());
                 actix_rt::spawn(Ticking {
                     dues: dues.clone(),
                     sleep: Box::pin(tokio::time::sleep_until(at)),
@@ -39,7 +40,7 @@ pub(crate) fn schedule(at: Instant, cx: &ServiceContext) -> Ticket {
     });
     let seq = dues.seq.get();
     dues.seq.set(seq.wrapping_add(1));
-    let ticket = (at, seq);
+    let ticket = (dues.offset(at), seq);
     let mut map = dues.map.borrow_mut();
     let earliest = map
         .first_key_value()
@@ -69,12 +70,35 @@ pub(crate) fn cancel(ticket: Ticket) {
 }
 
 /// The checks asked for on one thread, earliest first.
-#[derive(Default)]
 struct Dues {
+    /// What the tickets count from.
+    epoch: Instant,
     map: RefCell<BTreeMap<Ticket, ServiceContext>>,
-    seq: Cell<u64>,
+    seq: Cell<u32>,
     /// The clock task, when it waits.
     waker: RefCell<Option<Waker>>,
+}
+
+impl Dues {
+    fn new() -> Dues {
+        Dues {
+            epoch: Instant::now(),
+            map: RefCell::default(),
+            seq: Cell::new(0),
+            waker: RefCell::default(),
+        }
+    }
+
+    /// `at` as nanoseconds from the epoch (saturating: a deadline 584
+    /// years away is never).
+    fn offset(&self, at: Instant) -> u64 {
+        let d = at.saturating_duration_since(self.epoch);
+        u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    fn instant(&self, offset: u64) -> Instant {
+        crate::clock::after(self.epoch, std::time::Duration::from_nanos(offset))
+    }
 }
 
 /// The clock task: sleeps until the earliest check, then flags every check
@@ -89,7 +113,7 @@ impl Future for Ticking {
 
     fn poll(mut self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<()> {
         loop {
-            let now = Instant::now();
+            let now = self.dues.offset(Instant::now());
             let mut due = Vec::new();
             let next = {
                 let mut map = self.dues.map.borrow_mut();
@@ -98,7 +122,7 @@ impl Future for Ticking {
                         due.push(cx);
                     }
                 }
-                map.first_key_value().map(|(t, _)| t.0)
+                map.first_key_value().map(|(t, _)| self.dues.instant(t.0))
             };
             // Outside the borrow: waking may run nothing here, but stays
             // clear of the map all the same.

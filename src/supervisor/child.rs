@@ -91,16 +91,23 @@ pub(super) struct Child {
     pub restarts: u32,
     /// Restarts by this supervisor instance.
     pub local_restarts: u32,
-    pub last_failure: Option<String>,
-    pub last_exit: Option<ExitReason>,
     pub started_at: Option<(Instant, SystemTime)>,
     pub backoff_step: u32,
-    pub timer: Option<SpawnHandle>,
-    /// When the pending restart is due.
-    pub restart_at: Option<(Instant, SystemTime)>,
+    /// What only a child that exited has (most never do).
+    history: Option<Box<History>>,
     pub ended: bool,
     /// Added at run time, not in the spec.
     pub dynamic: bool,
+}
+
+/// What a child that exited keeps: boxed, since most children never exit.
+#[derive(Default)]
+pub(super) struct History {
+    pub last_failure: Option<String>,
+    pub last_exit: Option<ExitReason>,
+    pub timer: Option<SpawnHandle>,
+    /// When the pending restart is due.
+    pub restart_at: Option<(Instant, SystemTime)>,
 }
 
 impl Child {
@@ -123,12 +130,9 @@ impl Child {
             inc: None,
             incarnations: remembered.incarnation,
             local_restarts: 0,
-            last_failure: None,
-            last_exit: None,
             started_at: None,
             backoff_step: 0,
-            timer: None,
-            restart_at: None,
+            history: None,
             ended: false,
             dynamic: false,
         }
@@ -144,15 +148,15 @@ impl Child {
             restarts: self.restarts,
             restarts_under_current_supervisor: self.local_restarts,
             incarnation: self.incarnations,
-            last_failure: self.last_failure.clone(),
-            last_exit: self.last_exit.clone(),
+            last_failure: self.last_failure().cloned(),
+            last_exit: self.history.as_ref().and_then(|h| h.last_exit.clone()),
             started_at_ms: self.started_at.map(|(_, wall)| unix_ms(wall)),
             uptime_ms: self
                 .started_at
                 .map(|(at, _)| now.saturating_duration_since(at).as_millis() as u64),
-            restart_at_ms: self.restart_at.map(|(_, wall)| unix_ms(wall)),
+            restart_at_ms: self.restart_at().map(|(_, wall)| unix_ms(wall)),
             restart_in_ms: self
-                .restart_at
+                .restart_at()
                 .map(|(at, _)| at.saturating_duration_since(now).as_millis() as u64),
             dynamic: self.dynamic,
         }
@@ -168,6 +172,36 @@ impl Child {
             started_at: self.started_at.map(|(at, _)| at),
             backoff_step: self.backoff_step,
         }
+    }
+
+    /// The child's history, made on first use.
+    pub fn history(&mut self) -> &mut History {
+        self.history.get_or_insert_with(Default::default)
+    }
+
+    /// The reason of its last abnormal exit.
+    pub fn last_failure(&self) -> Option<&String> {
+        self.history.as_ref()?.last_failure.as_ref()
+    }
+
+    /// When its pending restart is due.
+    pub fn restart_at(&self) -> Option<(Instant, SystemTime)> {
+        self.history.as_ref()?.restart_at
+    }
+
+    /// The pending restart's timer (shared by a group's members).
+    pub fn timer(&self) -> Option<SpawnHandle> {
+        self.history.as_ref()?.timer
+    }
+
+    /// Takes the pending restart's timer.
+    pub fn take_timer(&mut self) -> Option<SpawnHandle> {
+        self.history.as_mut()?.timer.take()
+    }
+
+    /// Takes when the pending restart was due.
+    pub fn take_restart_at(&mut self) -> Option<(Instant, SystemTime)> {
+        self.history.as_mut()?.restart_at.take()
     }
 
     /// Tells the child's owner it was stopped (see `ChildHooks`).

@@ -22,7 +22,7 @@
 //! channel shared by all of its children.
 
 use super::check_clock;
-use super::spec::ChildHooks;
+use super::spec::{ChildHooks, Factory};
 use crate::exit::ExitReason;
 use crate::handle::{AnySlot, Directory, Slot};
 use crate::kit::catch_panic;
@@ -85,9 +85,9 @@ pub(crate) struct Incarnation {
     pub started: Option<oneshot::Receiver<()>>,
     /// The incarnation's context: also how it ended, once it has.
     pub cx: ServiceContext,
-    /// Where it runs (a dedicated thread is stopped with it; a pool
-    /// arbiter counts it while it lives).
-    place: Option<Place>,
+    /// Where it runs, unless on its supervisor's own thread (a dedicated
+    /// thread is stopped with it; a pool arbiter counts it while it lives).
+    place: Option<Box<Place>>,
 }
 
 impl Incarnation {
@@ -124,19 +124,17 @@ impl Drop for Incarnation {
         if !self.cx.has_exited() {
             self.cx.abort();
         }
-        if let Some(Place {
-            target: Target::Own(arbiter),
-            ..
-        }) = self.place.take()
-        {
-            arbiter.stop();
+        if let Some(place) = self.place.take() {
+            if let Target::Own(arbiter) = place.target {
+                arbiter.stop();
+            }
         }
     }
 }
 
 /// Builds and runs one instance of `A` where `place` says.
 pub(crate) fn spawn_service<A: Service>(
-    make: Arc<dyn Fn() -> A + Send + Sync>,
+    make: Arc<dyn Factory<A>>,
     env: &StartEnv,
     preset: Option<&Arc<Slot<A>>>,
     place: Place,
@@ -202,7 +200,8 @@ pub(crate) fn spawn_service<A: Service>(
         number: env.incarnation,
         started: Some(started_rx),
         cx,
-        place: Some(place),
+        place: (!matches!(place.target, Target::Here) || place.load.is_some())
+            .then(|| Box::new(place)),
     }
 }
 
@@ -214,7 +213,7 @@ enum Stage<A: Service> {
     /// Not polled yet: the actor is built on the first poll, on the thread
     /// it runs on.
     Make {
-        make: Arc<dyn Fn() -> A + Send + Sync>,
+        make: Arc<dyn Factory<A>>,
         started: oneshot::Sender<()>,
     },
     /// The actor's actix context, polled with panics caught.
@@ -281,7 +280,8 @@ impl<A: Service> Body<A> {
         let Stage::Make { make, .. } = &self.stage else {
             return Ok(());
         };
-        let actor = catch_panic(|| make()).map_err(|p| ExitReason::Panicked(p.into_message()))?;
+        let actor =
+            catch_panic(|| make.make()).map_err(|p| ExitReason::Panicked(p.into_message()))?;
         let Stage::Make { started, .. } = std::mem::replace(&mut self.stage, Stage::Done) else {
             unreachable!("checked above")
         };
@@ -354,7 +354,7 @@ impl<A: Service> Future for Instance<A> {
             return Poll::Ready(());
         }
         let cx = body.announce.cx.clone();
-        let _entered = cx.span().enter();
+        let _entered = cx.span().map(tracing::Span::enter);
         match as_current(cx.clone(), || body.step(task)) {
             None => Poll::Pending,
             Some(reason) => {

@@ -157,7 +157,7 @@ impl Handler<RemoveChild> for Supervisor {
             return AtomicResponse::new(Box::pin(ready(Err(SupervisorError::NoSuchChild(id)))));
         };
         // A pending restart of its group still concerns the other members.
-        let group_timer = self.children[i].timer.take();
+        let group_timer = self.children[i].take_timer();
         AtomicResponse::new(Box::pin(self.stop_child(&id, ctx).map(
             move |(), act, ctx| {
                 act.forget(&id);
@@ -166,7 +166,7 @@ impl Handler<RemoveChild> for Supervisor {
                     act.reindex();
                 }
                 if let Some(timer) = group_timer {
-                    if !act.children.iter().any(|c| c.timer == Some(timer)) {
+                    if !act.children.iter().any(|c| c.timer() == Some(timer)) {
                         ctx.cancel_future(timer);
                     }
                 }

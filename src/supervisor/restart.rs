@@ -61,10 +61,10 @@ impl Supervisor {
         let registry = self.env.registry.clone();
         registry.mark_down(&notice.id);
         if let Some(failure) = reason.failure() {
-            child.last_failure = Some(failure.clone());
+            child.history().last_failure = Some(failure.clone());
             registry.record_failure(&notice.id, failure);
         }
-        child.last_exit = Some(reason.clone());
+        child.history().last_exit = Some(reason.clone());
         if reason.is_abnormal() {
             tracing::warn!(service = %notice.id, path = %child.path, %reason, "service exited abnormally");
         } else {
@@ -194,14 +194,14 @@ impl Supervisor {
             let timer = ctx.run_later(delay, move |act, ctx| {
                 for sid in &to_start {
                     if let Some(k) = act.index(sid) {
-                        act.children[k].timer = None;
+                        act.children[k].take_timer();
                     }
                 }
                 act.start_restarting(to_start, ctx);
             });
             for sid in &members {
                 if let Some(k) = act.index(sid) {
-                    act.children[k].timer = Some(timer);
+                    act.children[k].history().timer = Some(timer);
                 }
             }
         }));
@@ -214,14 +214,18 @@ impl Supervisor {
         let child = &mut self.children[i];
         child.restarts = child.restarts.saturating_add(1);
         child.local_restarts = child.local_restarts.saturating_add(1);
-        registry.record_restart(&child.spec.id, child.restarts, child.last_failure.clone());
+        registry.record_restart(
+            &child.spec.id,
+            child.restarts,
+            child.last_failure().cloned(),
+        );
         if !delay.is_zero() {
             let now = (Instant::now(), SystemTime::now());
             let at = (
                 now.0.checked_add(delay).unwrap_or(now.0),
                 now.1.checked_add(delay).unwrap_or(now.1),
             );
-            child.restart_at = Some(at);
+            child.history().restart_at = Some(at);
             registry.set_restart_at(&child.spec.id, Some(unix_ms(at.1)));
         }
     }

@@ -59,24 +59,44 @@ pub(crate) trait ChildHooks: Send + Sync + 'static {
     fn gone(&self);
 }
 
+/// Builds a fresh instance of `A` (a child's factory).
+pub(crate) trait Factory<A>: Send + Sync + 'static {
+    fn make(&self) -> A;
+}
+
+impl<A, F: Fn() -> A + Send + Sync + 'static> Factory<A> for F {
+    fn make(&self) -> A {
+        self()
+    }
+}
+
 /// Starts one incarnation of a child.
 pub(crate) trait Starter: Send + Sync + 'static {
-    fn start(&self, env: &StartEnv, place: Place) -> Incarnation;
+    fn start(self: Arc<Self>, env: &StartEnv, place: Place) -> Incarnation;
     /// The nested supervisor's spec, for tree-wide checks.
     fn nested(&self) -> Option<&SupervisorSpec> {
         None
     }
 }
 
-struct ServiceStarter<A: actix::Actor> {
-    make: Arc<dyn Fn() -> A + Send + Sync>,
-    /// The handle slot made with the spec (`service_with_handle`).
+/// Starts a service: its factory, and the handle slot made with the spec
+/// (`service_with_handle`). One allocation per child spec; every instance
+/// holds it while it is being made.
+struct ServiceStarter<A: actix::Actor, F> {
+    make: F,
     preset: Option<Arc<Slot<A>>>,
 }
 
-impl<A: Service> Starter for ServiceStarter<A> {
-    fn start(&self, env: &StartEnv, place: Place) -> Incarnation {
-        spawn_service(self.make.clone(), env, self.preset.as_ref(), place)
+impl<A: Service, F: Fn() -> A + Send + Sync + 'static> Factory<A> for ServiceStarter<A, F> {
+    fn make(&self) -> A {
+        (self.make)()
+    }
+}
+
+impl<A: Service, F: Fn() -> A + Send + Sync + 'static> Starter for ServiceStarter<A, F> {
+    fn start(self: Arc<Self>, env: &StartEnv, place: Place) -> Incarnation {
+        let preset = self.preset.clone();
+        spawn_service(self, env, preset.as_ref(), place)
     }
 }
 
@@ -86,7 +106,7 @@ pub(crate) struct SupervisorStarter {
 }
 
 impl Starter for SupervisorStarter {
-    fn start(&self, env: &StartEnv, place: Place) -> Incarnation {
+    fn start(self: Arc<Self>, env: &StartEnv, place: Place) -> Incarnation {
         // A new tree: its incarnation numbers start afresh.
         start_supervisor(&self.spec, env, IncarnationMemo::default(), place)
     }
@@ -104,7 +124,7 @@ pub(crate) struct SubtreeStarter {
 }
 
 impl Starter for SubtreeStarter {
-    fn start(&self, env: &StartEnv, place: Place) -> Incarnation {
+    fn start(self: Arc<Self>, env: &StartEnv, place: Place) -> Incarnation {
         start_supervisor(&self.spec, env, self.memo.clone(), place)
     }
     fn nested(&self) -> Option<&SupervisorSpec> {
@@ -219,7 +239,7 @@ impl ChildSpec {
             id,
             NodeKind::Service,
             Arc::new(ServiceStarter {
-                make: Arc::new(factory),
+                make: factory,
                 preset: None,
             }),
         )
@@ -263,7 +283,7 @@ impl ChildSpec {
             id,
             NodeKind::Service,
             Arc::new(ServiceStarter {
-                make: Arc::new(factory),
+                make: factory,
                 preset: Some(slot),
             }),
         );

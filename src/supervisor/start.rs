@@ -28,7 +28,7 @@ impl Supervisor {
         let restarts = child.restarts.max(started_before);
         if restarts != child.restarts {
             child.restarts = restarts;
-            registry.record_restart(&child.spec.id, restarts, child.last_failure.clone());
+            registry.record_restart(&child.spec.id, restarts, child.last_failure().cloned());
         }
         child.state = ChildState::Starting;
         child.ended = false;
@@ -57,7 +57,7 @@ impl Supervisor {
                 return futures_util::future::Either::Left(std::future::ready(Err(reason)));
             }
         };
-        let mut inc = child.spec.starter.start(&env, place);
+        let mut inc = child.spec.starter.clone().start(&env, place);
         let started = inc.started.take();
         let exited = inc.exited();
         child.inc = Some(inc);
@@ -132,7 +132,7 @@ impl Supervisor {
             let c = &mut self.children[i];
             c.state = ChildState::Running;
             c.started_at = Some((Instant::now(), SystemTime::now()));
-            if c.restart_at.take().is_some() {
+            if c.take_restart_at().is_some() {
                 self.env.registry.set_restart_at(id, None);
             }
         }
@@ -158,7 +158,7 @@ impl Supervisor {
                     }
                 }
                 if let Some(k) = act.index(&id) {
-                    act.children[k].last_failure = Some(reason.clone());
+                    act.children[k].history().last_failure = Some(reason.clone());
                 }
                 ctx.notify(RetryRestart { id, reason });
             }))

@@ -42,7 +42,7 @@ impl Supervisor {
         };
         let registry = self.env.registry.clone();
         let child = &mut self.children[i];
-        if let Some(timer) = child.timer.take() {
+        if let Some(timer) = child.take_timer() {
             ctx.cancel_future(timer);
         }
         let Some(mut inc) = child.inc.take() else {
@@ -123,11 +123,11 @@ impl Supervisor {
                 tracing::warn!(service = %id, path = %child.path, %reason, "service failed while stopping");
                 self.env.shutdown_log.failed(id, failure.clone());
             }
-            child.last_failure = Some(failure.clone());
+            child.history().last_failure = Some(failure.clone());
             registry.record_failure(id, failure);
         }
         registry.set_status(id, Reporter::Supervisor, Status::Stopped, message);
-        child.last_exit = Some(reason);
+        child.history().last_exit = Some(reason);
         child.hook_stopped();
     }
 }

@@ -456,7 +456,10 @@ async fn the_http_endpoint_is_a_built_in_type_with_its_token_from_the_environmen
     use servitor::http::Http;
     let types = servitor::config::ServiceTypes::new()
         .builtins()
-        .environment(servitor::config::Environment::from_vars([("OPS_TOKEN", "s3cret")]));
+        .environment(servitor::config::Environment::from_vars([(
+            "OPS_TOKEN",
+            "s3cret",
+        )]));
     let loaded = types
         .tree_from_str(
             r#"
