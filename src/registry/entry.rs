@@ -16,6 +16,8 @@ pub(crate) struct Entry {
     pub report: HealthReport,
     /// The status the service itself last set (what stale hides).
     pub reported: Status,
+    /// The message the service last set, kept only while stale hides it
+    /// (otherwise it is the report's message).
     pub reported_message: Option<Box<str>>,
     pub incarnation: u64,
     pub heartbeat: Instant,
@@ -61,37 +63,45 @@ impl Entry {
         }
     }
 
-    /// Applies a status the service (or its supervisor) reported; returns the
-    /// change to announce, if the effective status or message changed.
-    pub fn set_status(
-        &mut self,
-        status: Status,
-        message: Option<String>,
-        _now: Instant,
-    ) -> Option<StatusChange> {
+    /// Applies a status the service (or its supervisor) reported; true if
+    /// the effective status or message changed (a change to announce).
+    pub fn set_status(&mut self, status: Status, message: Option<String>, _now: Instant) -> bool {
         self.reported = status;
-        self.reported_message = message.as_deref().map(Box::from);
+        self.reported_message = None;
         let from = self.report.status;
         if from == status && self.report.message == message {
-            return None;
+            return false;
         }
         self.report.status = status;
         self.report.message = message;
         if from != status {
             self.report.status_since_ms = super::now_ms();
         }
-        Some(self.change(Some(from)))
+        true
     }
 
-    pub fn mark_stale(&mut self, message: String, _now: Instant) -> Option<StatusChange> {
-        let from = self.report.status;
-        if from == Status::Stale {
-            return None;
+    /// Hides the reported status behind stale; true if it was not stale yet.
+    pub fn mark_stale(&mut self, message: String, _now: Instant) -> bool {
+        if self.report.status == Status::Stale {
+            return false;
         }
+        self.reported_message = self.report.message.take().map(String::into_boxed_str);
         self.report.status = Status::Stale;
         self.report.message = Some(message);
         self.report.status_since_ms = super::now_ms();
-        Some(self.change(Some(from)))
+        true
+    }
+
+    /// Tells this entry's watchers and those of the whole registry (`all`)
+    /// that its status changed from `from`; builds the change only if
+    /// someone listens.
+    pub fn announce(&mut self, from: Status, all: &mut Vec<mpsc::UnboundedSender<StatusChange>>) {
+        if self.watchers.is_none() && all.is_empty() {
+            return;
+        }
+        let change = self.change(Some(from));
+        self.fan_out(&change);
+        all.retain(|tx| tx.send(change.clone()).is_ok());
     }
 
     /// Only a service that claims to be running can go silent.

@@ -315,10 +315,9 @@ impl Registry {
         let mut all = self.shared.watch_all.lock();
         if let Some((_, mut e)) = self.shared.entries.remove(name) {
             if e.report.status != Status::Stopped && e.report.status != Status::Failed {
-                let change = e.set_status(Status::Stopped, None, Instant::now());
-                if let Some(change) = change {
-                    e.fan_out(&change);
-                    fan_out_all(&mut all, change);
+                let from = e.report.status;
+                if e.set_status(Status::Stopped, None, Instant::now()) {
+                    e.announce(from, &mut all);
                 }
             }
         }
@@ -408,9 +407,9 @@ impl Registry {
         }
         let now = Instant::now();
         e.heartbeat = now;
-        if let Some(change) = e.set_status(status, message, now) {
-            e.fan_out(&change);
-            fan_out_all(&mut all, change);
+        let from = e.report.status;
+        if e.set_status(status, message, now) {
+            e.announce(from, &mut all);
         }
     }
 
@@ -439,10 +438,10 @@ impl Registry {
         let now = Instant::now();
         e.heartbeat = now;
         let reported = e.reported;
-        let message = e.reported_message.as_deref().map(String::from);
-        if let Some(change) = e.set_status(reported, message, now) {
-            e.fan_out(&change);
-            fan_out_all(&mut all, change);
+        let message = e.reported_message.take().map(String::from);
+        let from = e.report.status;
+        if e.set_status(reported, message, now) {
+            e.announce(from, &mut all);
         }
     }
 
@@ -532,9 +531,9 @@ impl Registry {
             if now.saturating_duration_since(e.heartbeat) > limit {
                 let silent = now.saturating_duration_since(e.heartbeat);
                 let message = format!("no heartbeat for {} ms", silent.as_millis());
-                if let Some(change) = e.mark_stale(message, now) {
-                    e.fan_out(&change);
-                    fan_out_all(&mut all, change);
+                let from = e.report.status;
+                if e.mark_stale(message, now) {
+                    e.announce(from, &mut all);
                     marked += 1;
                 }
             }

@@ -1,6 +1,6 @@
 //! One child as its supervisor keeps it, and as `which_children` shows it.
 
-use super::decision::Facts;
+use super::decision::{Children, Facts};
 use super::incarnation::Incarnation;
 use super::spec::{ChildSpec, IncarnationMemo, Restart, SubtreeStarter};
 use crate::exit::ExitReason;
@@ -213,5 +213,14 @@ impl Child {
 
     pub fn is_temporary(&self) -> bool {
         self.spec.restart == Restart::Temporary
+    }
+}
+
+impl Children for [Child] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn facts(&self, i: usize) -> Facts {
+        self[i].facts()
     }
 }

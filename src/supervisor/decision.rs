@@ -56,6 +56,26 @@ pub(crate) struct Facts {
     pub backoff_step: u32,
 }
 
+/// The children a decision looks at, in start order. The decision asks
+/// only about the ones it needs (the exited child, and for auto-shutdown the
+/// significant ones), so a restart costs the same among ten thousand
+/// siblings as among two.
+pub(crate) trait Children {
+    /// How many children there are.
+    fn count(&self) -> usize;
+    /// What the decision needs to know of child `i`.
+    fn facts(&self, i: usize) -> Facts;
+}
+
+impl Children for [Facts] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn facts(&self, i: usize) -> Facts {
+        self[i]
+    }
+}
+
 /// A supervisor's restart policy.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Policy {
@@ -77,9 +97,9 @@ pub(crate) struct Exited<'a> {
 
 /// The whole decision for an exit at `now`; `jitter` is a number in
 /// `[0, 1]` for the backoff's spread.
-pub(crate) fn decide(
+pub(crate) fn decide<C: Children + ?Sized>(
     policy: &Policy,
-    children: &[Facts],
+    children: &C,
     exit: Exited<'_>,
     window: &mut RestartWindow,
     now: Instant,
@@ -90,7 +110,7 @@ pub(crate) fn decide(
         id,
         reason,
     } = exit;
-    let child = &children[exited];
+    let child = children.facts(exited);
     if !restart_wanted(child.restart, reason) {
         return Decision::Ended {
             remove: child.restart == Restart::Temporary,
@@ -129,25 +149,33 @@ pub(crate) fn restart_wanted(restart: Restart, reason: &ExitReason) -> bool {
 /// The children that restart with `exited`, in start order: as in OTP,
 /// every child in the strategy's range, also one that is not running (a
 /// transient child that finished is started again with the others).
-pub(crate) fn restart_group(strategy: Strategy, children: &[Facts], exited: usize) -> Vec<usize> {
+pub(crate) fn restart_group<C: Children + ?Sized>(
+    strategy: Strategy,
+    children: &C,
+    exited: usize,
+) -> Vec<usize> {
     match strategy {
         Strategy::OneForOne => vec![exited],
-        Strategy::OneForAll => (0..children.len()).collect(),
-        Strategy::RestForOne => (exited..children.len()).collect(),
+        Strategy::OneForAll => (0..children.count()).collect(),
+        Strategy::RestForOne => (exited..children.count()).collect(),
     }
 }
 
 /// Whether the supervisor ends now that significant child `ended` has
 /// ended by itself.
-pub(crate) fn auto_shutdown_due(auto: AutoShutdown, children: &[Facts], ended: usize) -> bool {
+pub(crate) fn auto_shutdown_due<C: Children + ?Sized>(
+    auto: AutoShutdown,
+    children: &C,
+    ended: usize,
+) -> bool {
     match auto {
         AutoShutdown::Never => false,
         AutoShutdown::AnySignificant => true,
-        AutoShutdown::AllSignificant => children
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.significant)
-            .all(|(i, c)| i == ended || c.ended || (c.restart == Restart::Temporary && !c.live)),
+        AutoShutdown::AllSignificant => (0..children.count())
+            .filter(|&i| i != ended)
+            .map(|i| children.facts(i))
+            .filter(|c| c.significant)
+            .all(|c| c.ended || (c.restart == Restart::Temporary && !c.live)),
     }
 }
 
@@ -247,7 +275,7 @@ mod tests {
             (Strategy::RestForOne, vec![2, 3]),
         ];
         for (strategy, group) in table {
-            assert_eq!(restart_group(strategy, &kids, 2), group, "{strategy:?}");
+            assert_eq!(restart_group(strategy, &kids[..], 2), group, "{strategy:?}");
         }
     }
 
@@ -260,9 +288,7 @@ mod tests {
         let crash = ExitReason::Panicked("boom".into());
         let decisions: Vec<Decision> = (0..4)
             .map(|i| {
-                decide(
-                    &p,
-                    &kids,
+                decide(&p, &kids[..],
                     ex(0, "a", &crash),
                     &mut window,
                     now + Duration::from_millis(i),
@@ -293,7 +319,7 @@ mod tests {
         kids[1].significant = true;
         let normal = ExitReason::Normal;
         assert_eq!(
-            decide(&p, &kids, ex(1, "b", &normal), &mut window, now, 0.0),
+            decide(&p, &kids[..], ex(1, "b", &normal), &mut window, now, 0.0),
             Decision::Ended {
                 remove: true,
                 shut_down: false
@@ -301,7 +327,7 @@ mod tests {
         );
         kids[1].ended = true;
         assert_eq!(
-            decide(&p, &kids, ex(0, "a", &normal), &mut window, now, 0.0),
+            decide(&p, &kids[..], ex(0, "a", &normal), &mut window, now, 0.0),
             Decision::Ended {
                 remove: false,
                 shut_down: true
@@ -327,7 +353,7 @@ mod tests {
                 ..
             } = decide(
                 &p,
-                &[kid],
+                &[kid][..],
                 ex(0, "a", &ExitReason::Killed),
                 &mut window,
                 at,
@@ -343,7 +369,7 @@ mod tests {
         let late = start + Duration::from_secs(21);
         let Decision::Restart { delay, .. } = decide(
             &p,
-            &[kid],
+            &[kid][..],
             ex(0, "a", &ExitReason::Killed),
             &mut window,
             late,

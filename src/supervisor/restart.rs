@@ -3,7 +3,7 @@
 //! or `give_up`, as OTP names the steps.
 
 use super::child::ChildState;
-use super::decision::{decide, Decision, Exited, Facts, Policy};
+use super::decision::{decide, Decision, Exited, Policy};
 use super::incarnation::ExitNotice;
 use super::Supervisor;
 use crate::exit::ExitReason;
@@ -34,7 +34,7 @@ impl Handler<RetryRestart> for Supervisor {
         // A stop or removal handled in between has settled the child.
         let stopping = self.cx.as_ref().is_some_and(|cx| !cx.is_running());
         if waiting && !stopping {
-            self.do_restart(&msg.id, ExitReason::Failed(msg.reason), ctx);
+            self.do_restart(&msg.id, &ExitReason::Failed(msg.reason), ctx);
         }
     }
 }
@@ -64,14 +64,18 @@ impl Supervisor {
             child.history().last_failure = Some(failure.clone());
             registry.record_failure(&notice.id, failure);
         }
-        child.history().last_exit = Some(reason.clone());
         if reason.is_abnormal() {
             tracing::warn!(service = %notice.id, path = %child.path, %reason, "service exited abnormally");
         } else {
             tracing::info!(service = %notice.id, path = %child.path, %reason, "service exited");
         }
-        let id = notice.id.to_string();
-        self.do_restart(&id, reason, ctx);
+        let id = notice.id.clone();
+        self.do_restart(&id, &reason, ctx);
+        // Recorded after the decision so the reason moves instead of being
+        // copied; a temporary child that left the list keeps no history.
+        if let Some(i) = self.index(&id) {
+            self.children[i].history().last_exit = Some(reason);
+        }
     }
 
     fn policy(&self) -> Policy {
@@ -85,27 +89,26 @@ impl Supervisor {
     }
 
     /// Decides about the exit of child `id` and carries the decision out.
-    fn do_restart(&mut self, id: &str, reason: ExitReason, ctx: &mut Context<Self>) {
+    fn do_restart(&mut self, id: &Arc<str>, reason: &ExitReason, ctx: &mut Context<Self>) {
         let Some(i) = self.index(id) else { return };
-        let facts: Vec<Facts> = self.children.iter().map(|c| c.facts()).collect();
-        // The decision had how long it ran; from here on it is not running.
-        self.children[i].started_at = None;
         let exit = Exited {
             index: i,
             id,
-            reason: &reason,
+            reason,
         };
         let decision = decide(
             &self.policy(),
-            &facts,
+            &self.children[..],
             exit,
             &mut self.window,
             Instant::now(),
             fastrand::f64(),
         );
+        // The decision had how long it ran; from here on it is not running.
+        self.children[i].started_at = None;
         match decision {
             Decision::Ended { remove, shut_down } => {
-                self.end_child(id, &reason, remove, shut_down, ctx)
+                self.end_child(id, reason, remove, shut_down, ctx)
             }
             Decision::GiveUp { reason: why } => {
                 // The child whose exit tipped the window shows why it is down.
@@ -130,7 +133,7 @@ impl Supervisor {
                     .iter()
                     .map(|&k| self.children[k].spec.id.clone())
                     .collect();
-                self.restart_group_after(id, &reason, ids, delay, ctx);
+                self.restart_group_after(id, reason, ids, delay, ctx);
             }
         }
     }
@@ -139,7 +142,7 @@ impl Supervisor {
     /// others in reverse start order, then starts them all after `delay`.
     fn restart_group_after(
         &mut self,
-        id: &str,
+        id: &Arc<str>,
         reason: &ExitReason,
         group: Vec<Arc<str>>,
         delay: Duration,
@@ -162,49 +165,66 @@ impl Supervisor {
         let siblings: Vec<Arc<str>> = group
             .iter()
             .rev()
-            .filter(|s| &***s != id)
+            .filter(|s| *s != id)
             .cloned()
             .collect();
-        let id: Arc<str> = Arc::from(id);
+        let id = id.clone();
+        if siblings.is_empty() {
+            // Nothing to wait for: one-for-one, or the exited child is last.
+            self.restart_stopped_group(&id, group, delay, ctx);
+            return;
+        }
         let stopping = self.stop_in_order(siblings, ctx);
         ctx.wait(stopping.map(move |(), act, ctx| {
-            let mut to_start = Vec::new();
-            for sid in &group {
-                let Some(k) = act.index(sid) else { continue };
-                if act.children[k].is_temporary() && *sid != id {
-                    act.forget(sid);
-                    act.children.remove(k);
-                    act.reindex();
-                    continue;
-                }
-                if *sid != id {
-                    act.count_restart(k, delay);
-                }
-                act.children[k].state = ChildState::Restarting;
-                to_start.push(sid.clone());
-            }
-            if delay.is_zero() {
-                act.start_restarting(to_start, ctx);
-                return;
-            }
-            // Every member holds the group's timer: stopping them all
-            // (shutdown, giving up, a wider restart) cancels it, while
-            // removing one of them leaves it to the others.
-            let members = to_start.clone();
-            let timer = ctx.run_later(delay, move |act, ctx| {
-                for sid in &to_start {
-                    if let Some(k) = act.index(sid) {
-                        act.children[k].take_timer();
-                    }
-                }
-                act.start_restarting(to_start, ctx);
-            });
-            for sid in &members {
-                if let Some(k) = act.index(sid) {
-                    act.children[k].history().timer = Some(timer);
-                }
-            }
+            act.restart_stopped_group(&id, group, delay, ctx);
         }));
+    }
+
+    /// The group is down (but for `id`, which exited): temporary members
+    /// leave, the others start again after `delay`.
+    fn restart_stopped_group(
+        &mut self,
+        id: &Arc<str>,
+        group: Vec<Arc<str>>,
+        delay: Duration,
+        ctx: &mut Context<Self>,
+    ) {
+        let mut to_start = Vec::with_capacity(group.len());
+        for sid in group {
+            let Some(k) = self.index(&sid) else { continue };
+            if self.children[k].is_temporary() && sid != *id {
+                self.forget(&sid);
+                self.children.remove(k);
+                self.reindex();
+                continue;
+            }
+            if sid != *id {
+                self.count_restart(k, delay);
+            }
+            self.children[k].state = ChildState::Restarting;
+            to_start.push(sid);
+        }
+        if delay.is_zero() {
+            self.start_restarting(to_start, ctx);
+            return;
+        }
+        // Every member holds the group's timer: stopping them all
+        // (shutdown, giving up, a wider restart) cancels it, while
+        // removing one of them leaves it to the others.
+        let members = to_start.clone();
+        let timer = ctx.run_later(delay, move |act, ctx| {
+            for sid in &to_start {
+                if let Some(k) = act.index(sid) {
+                    act.children[k].take_timer();
+                }
+            }
+            act.start_restarting(to_start, ctx);
+        });
+        for sid in &members {
+            if let Some(k) = self.index(sid) {
+                self.children[k].history().timer = Some(timer);
+            }
+        }
     }
 
     /// Counts a restart of child `i` (the one that exited, or a member of its
@@ -214,11 +234,8 @@ impl Supervisor {
         let child = &mut self.children[i];
         child.restarts = child.restarts.saturating_add(1);
         child.local_restarts = child.local_restarts.saturating_add(1);
-        registry.record_restart(
-            &child.spec.id,
-            child.restarts,
-            child.last_failure().cloned(),
-        );
+        // Its last failure is in the registry already (recorded at the exit).
+        registry.record_restart(&child.spec.id, child.restarts, None);
         if !delay.is_zero() {
             let now = (Instant::now(), SystemTime::now());
             let at = (
