@@ -43,7 +43,7 @@
 use crate::exit::ExitReason;
 use crate::handle::{Directory, LookupError, ServiceRef};
 use crate::health::{HealthSnapshot, NodeKind};
-use crate::placement::{Arbiters, Placement};
+use crate::placement::{Arbiters, Placed, Placement, PlacementError};
 use crate::registry::{Registry, RegistryConfig, RegistryError};
 use crate::service::ServiceContext;
 use crate::status::Status;
@@ -266,14 +266,7 @@ impl Inner {
     }
 
     fn log_waiting(&self) {
-        let waiting: Vec<String> = self
-            .registry
-            .snapshot()
-            .services
-            .into_iter()
-            .filter(|r| r.status == Status::Stopping && r.kind == NodeKind::Service)
-            .map(|r| r.name)
-            .collect();
+        let waiting = self.registry.services_in(Status::Stopping);
         if !waiting.is_empty() {
             tracing::warn!(waiting = %waiting.join(", "), "shutdown is waiting for services to stop");
         }
@@ -301,8 +294,9 @@ impl Runtime {
         if actix_rt::Arbiter::try_current().is_none() {
             return Err(RuntimeError::NoSystem);
         }
-        let registry = Registry::start(config.registry)?;
-        let directory = Directory::default();
+        let nodes = tree.node_count();
+        let registry = Registry::start_sized(config.registry, nodes)?;
+        let directory = Directory::with_capacity(nodes);
         let pool_size = config.pool_size.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
         });
@@ -444,6 +438,41 @@ impl Runtime {
     /// something is placed on the pool).
     pub fn pool_loads(&self) -> Vec<usize> {
         self.inner.arbiters.pool_loads()
+    }
+
+    /// Runs the future `make` returns on the arbiter `placement` chooses,
+    /// as [`ServiceContext::spawn_placed`](crate::ServiceContext::spawn_placed)
+    /// does for a service: work from outside the tree (a load generator, a
+    /// batch job) that should share the pool's threads. The future is made
+    /// and polled there, so it need not be `Send`.
+    ///
+    /// ```
+    /// # #[actix_rt::main] async fn main() {
+    /// use servitor::{Placement, Runtime, Supervisor};
+    ///
+    /// let app = Runtime::start(Supervisor::builder("app").build().unwrap()).await.unwrap();
+    /// let on_pool = app.spawn_placed(&Placement::Pool, || async { std::thread::current().id() });
+    /// let there = on_pool.unwrap().await.unwrap();
+    /// assert_ne!(there, std::thread::current().id());
+    /// app.shutdown().await.unwrap();
+    /// # }
+    /// ```
+    pub fn spawn_placed<F, Fut>(
+        &self,
+        placement: &Placement,
+        make: F,
+    ) -> Result<Placed<Fut::Output>, PlacementError>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: std::future::Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        let place = self
+            .inner
+            .arbiters
+            .place(placement)
+            .map_err(PlacementError::NoArbiter)?;
+        Ok(crate::placement::spawn_placed(place, make))
     }
 
     /// A snapshot of every service's health, with the overall status.

@@ -108,6 +108,16 @@ pub(crate) struct Directory {
 }
 
 impl Directory {
+    /// A directory with room for `capacity` names.
+    pub fn with_capacity(capacity: usize) -> Directory {
+        Directory {
+            slots: Arc::new(DashMap::with_capacity_and_hasher(
+                capacity,
+                NameHash::default(),
+            )),
+        }
+    }
+
     /// The slot of `name`, created on first use with the child's `hooks`.
     /// A slot of another type or path under the same name is replaced.
     pub fn slot<A: Actor>(

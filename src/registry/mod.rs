@@ -143,6 +143,15 @@ impl Registry {
     ///
     /// Fails when `stale_after` is not above 1 or `sweep_interval` is zero.
     pub fn start(config: RegistryConfig) -> Result<Registry, RegistryError> {
+        Self::start_sized(config, 0)
+    }
+
+    /// [`start`](Self::start) with room for `capacity` services, so that a
+    /// large tree's start does not grow the table step by step.
+    pub(crate) fn start_sized(
+        config: RegistryConfig,
+        capacity: usize,
+    ) -> Result<Registry, RegistryError> {
         if !(config.stale_after.is_finite() && config.stale_after > 1.0) {
             return Err(RegistryError::InvalidConfig {
                 field: "stale_after",
@@ -157,7 +166,7 @@ impl Registry {
         }
         let registry = Registry {
             shared: Arc::new(Shared {
-                entries: DashMap::default(),
+                entries: DashMap::with_capacity_and_hasher(capacity, NameHash::default()),
                 next_seq: AtomicU64::new(0),
                 watch_all: Mutex::new(Vec::new()),
                 config,
@@ -499,6 +508,20 @@ impl Registry {
         if let Some(mut e) = self.shared.entries.get_mut(name) {
             e.started = None;
         }
+    }
+
+    /// The names of the services (not supervisors) now in `status`, in
+    /// tree order; a scan of the map, without copying any report.
+    pub(crate) fn services_in(&self, status: Status) -> Vec<String> {
+        let mut found: Vec<(Arc<[u64]>, String)> = self
+            .shared
+            .entries
+            .iter()
+            .filter(|e| e.report.status == status && e.report.kind == NodeKind::Service)
+            .map(|e| (e.order.clone(), e.report.name.clone()))
+            .collect();
+        found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        found.into_iter().map(|(_, name)| name).collect()
     }
 
     pub(crate) fn record_restart(&self, name: &str, restarts: u32, last_failure: Option<String>) {

@@ -66,13 +66,8 @@ struct Inner {
 
 struct State {
     status: Status,
-    /// Why the incarnation failed, when it says so before it ends.
-    failure: Option<String>,
-    /// How the incarnation ends, when it says so itself (a supervisor that
-    /// gives up).
-    ending: Option<ExitReason>,
-    /// How the instance ended, once it has.
-    exit: Option<ExitReason>,
+    /// How the incarnation ends or ended.
+    outcome: Outcome,
     /// The cancellation token, made when somebody asks for it (most
     /// services never do); cancelled with the stop request.
     cancel: Option<CancellationToken>,
@@ -81,6 +76,18 @@ struct State {
     /// An abort was asked for (perhaps before the task was spawned on
     /// another thread).
     abort_asked: bool,
+}
+
+/// What is known of how an incarnation ends: one field, since a reason
+/// said in advance is no longer needed once the instance has ended.
+enum Outcome {
+    /// Nothing said yet.
+    Open,
+    /// How it will end, said before it ended: a failure the service
+    /// reported (`Failed`), or a supervisor that gave up (`GaveUp`).
+    Ending(ExitReason),
+    /// How it ended.
+    Exited(ExitReason),
 }
 
 impl ServiceContext {
@@ -107,9 +114,7 @@ impl ServiceContext {
                 waker: AtomicWaker::new(),
                 state: Mutex::new(State {
                     status: Status::Starting,
-                    failure: None,
-                    ending: None,
-                    exit: None,
+                    outcome: Outcome::Open,
                     cancel: None,
                     abort: None,
                     abort_asked: false,
@@ -304,24 +309,36 @@ impl ServiceContext {
         ctx.stop();
     }
 
+    /// Records why the incarnation fails, unless a reason was said already.
     pub(crate) fn record_failure(&self, reason: String) {
         let mut state = self.inner.state.lock();
-        if state.failure.is_none() {
-            state.failure = Some(reason);
+        if matches!(state.outcome, Outcome::Open) {
+            state.outcome = Outcome::Ending(ExitReason::Failed(reason));
         }
     }
 
+    /// The failure the incarnation reported before it ended.
     pub(crate) fn failure(&self) -> Option<String> {
-        self.inner.state.lock().failure.clone()
+        match &self.inner.state.lock().outcome {
+            Outcome::Ending(ExitReason::Failed(reason)) => Some(reason.clone()),
+            _ => None,
+        }
     }
 
     /// Ends the incarnation with `reason` once its actor stops.
     pub(crate) fn end_with(&self, reason: ExitReason) {
-        self.inner.state.lock().ending = Some(reason);
+        let mut state = self.inner.state.lock();
+        if !matches!(state.outcome, Outcome::Exited(_)) {
+            state.outcome = Outcome::Ending(reason);
+        }
     }
 
+    /// How the incarnation said it would end, if it did.
     pub(crate) fn ending(&self) -> Option<ExitReason> {
-        self.inner.state.lock().ending.clone()
+        match &self.inner.state.lock().outcome {
+            Outcome::Ending(reason) => Some(reason.clone()),
+            _ => None,
+        }
     }
 
     /// Marks the incarnation stopping: `is_running` turns false and the
@@ -389,17 +406,20 @@ impl ServiceContext {
 
     /// How the instance ended, once it has.
     pub(crate) fn exit_reason(&self) -> Option<ExitReason> {
-        self.inner.state.lock().exit.clone()
+        match &self.inner.state.lock().outcome {
+            Outcome::Exited(reason) => Some(reason.clone()),
+            _ => None,
+        }
     }
 
     /// Whether the instance has ended.
     pub(crate) fn has_exited(&self) -> bool {
-        self.inner.state.lock().exit.is_some()
+        matches!(self.inner.state.lock().outcome, Outcome::Exited(_))
     }
 
     /// Records how the instance ended and wakes whoever waits for it.
     pub(crate) fn set_exit(&self, reason: ExitReason) {
-        self.inner.state.lock().exit = Some(reason);
+        self.inner.state.lock().outcome = Outcome::Exited(reason);
         self.inner.ended.notify_waiters();
     }
 

@@ -107,6 +107,23 @@ impl SupervisorSpec {
         self.children.iter().map(|c| &**c)
     }
 
+    /// How many nodes the tree has, this supervisor and every nested one
+    /// included: what the runtime sizes its tables by.
+    pub(crate) fn node_count(&self) -> usize {
+        let mut count = 0;
+        let mut pending = vec![self];
+        while let Some(spec) = pending.pop() {
+            count += 1;
+            for child in spec.children() {
+                match child.starter.nested() {
+                    Some(nested) => pending.push(nested),
+                    None => count += 1,
+                }
+            }
+        }
+        count
+    }
+
     pub(crate) fn placeholder() -> Self {
         SupervisorSpec {
             name: String::new(),

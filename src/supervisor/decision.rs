@@ -288,7 +288,9 @@ mod tests {
         let crash = ExitReason::Panicked("boom".into());
         let decisions: Vec<Decision> = (0..4)
             .map(|i| {
-                decide(&p, &kids[..],
+                decide(
+                    &p,
+                    &kids[..],
                     ex(0, "a", &crash),
                     &mut window,
                     now + Duration::from_millis(i),

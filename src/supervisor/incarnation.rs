@@ -305,11 +305,11 @@ impl<A: Service> Body<A> {
     /// How a context that finished without a panic ended.
     fn finished(&self) -> ExitReason {
         let cx = &self.announce.cx;
-        match (cx.ending(), cx.failure()) {
-            (Some(ending), _) => ending,
-            (None, Some(reason)) => ExitReason::Failed(reason),
-            (None, None) if !cx.is_running() => ExitReason::Shutdown,
-            (None, None) => ExitReason::Normal,
+        match cx.ending() {
+            // A failure the service reported, or a supervisor that gave up.
+            Some(ending) => ending,
+            None if !cx.is_running() => ExitReason::Shutdown,
+            None => ExitReason::Normal,
         }
     }
 

@@ -162,12 +162,7 @@ impl Supervisor {
         tracing::info!(service = %id, path = %path, delay_ms = delay.as_millis() as u64, %reason, "restarting service");
 
         // Siblings go down in reverse start order, each fully before the next.
-        let siblings: Vec<Arc<str>> = group
-            .iter()
-            .rev()
-            .filter(|s| *s != id)
-            .cloned()
-            .collect();
+        let siblings: Vec<Arc<str>> = group.iter().rev().filter(|s| *s != id).cloned().collect();
         let id = id.clone();
         if siblings.is_empty() {
             // Nothing to wait for: one-for-one, or the exited child is last.

@@ -14,12 +14,14 @@
 //!   on each (what a user of actix does to use two cores).
 //! * **ractor**, **kameo** — on a tokio multi-thread runtime with 2 workers.
 //!
-//! The callers of the actix-based contenders run on the system arbiter (as
-//! an application's request handlers would); those of ractor and kameo are
-//! tasks on their tokio runtime. A round is `CALLS` calls spread over
-//! `CALLERS` concurrent callers, round-robin over the services; its figure
-//! is calls per second. Ratios are servitor pool / contender, higher is
-//! better for servitor.
+//! Callers live where the services live, as they would in an application
+//! whose services call each other: for the two-thread contenders, half of
+//! the callers on each thread (servitor: `Runtime::spawn_placed` on the
+//! pool; actix: spawned on each arbiter; ractor and kameo: tasks of their
+//! runtime), for servitor on one arbiter, on that arbiter. A round is
+//! `CALLS` calls spread over `CALLERS` concurrent callers, round-robin over
+//! the services; its figure is calls per second. Ratios are servitor pool /
+//! contender, higher is better for servitor.
 
 use actix::prelude::*;
 use futures_util::future::join_all;
@@ -152,16 +154,14 @@ mod kameo_worker {
     }
 }
 
-/// `CALLS` calls over `CALLERS` callers; `call(k)` makes call number `k`.
-/// Returns calls per second.
-async fn drive<F, Fut>(call: F) -> f64
+/// `callers` concurrent callers making calls until `next` reaches `CALLS`;
+/// `call(k)` makes call number `k`.
+async fn callers<F, Fut>(next: Arc<AtomicUsize>, callers: usize, call: F)
 where
     F: Fn(usize) -> Fut,
     Fut: std::future::Future<Output = u64>,
 {
-    let next = AtomicUsize::new(0);
-    let t = Instant::now();
-    join_all((0..CALLERS).map(|_| async {
+    join_all((0..callers).map(|_| async {
         loop {
             let k = next.fetch_add(1, Ordering::Relaxed);
             if k >= CALLS {
@@ -171,15 +171,23 @@ where
         }
     }))
     .await;
+}
+
+/// Calls per second of one round whose callers `run` spawns and awaits.
+async fn timed<R: std::future::Future<Output = ()>>(
+    run: impl FnOnce(Arc<AtomicUsize>) -> R,
+) -> f64 {
+    let next = Arc::new(AtomicUsize::new(0));
+    let t = Instant::now();
+    run(next).await;
     CALLS as f64 / t.elapsed().as_secs_f64()
 }
 
 async fn servitor_tree(placement: Placement, pool: usize) -> (Runtime, Vec<ServiceRef<Worker>>) {
     let tree = Supervisor::builder("scaling")
-        .children(
-            (0..SERVICES)
-                .map(|i| ChildSpec::service(format!("w{i}"), Worker::default).placement(placement.clone())),
-        )
+        .children((0..SERVICES).map(|i| {
+            ChildSpec::service(format!("w{i}"), Worker::default).placement(placement.clone())
+        }))
         .build()
         .expect("tree");
     let config = RuntimeConfig {
@@ -195,32 +203,79 @@ async fn servitor_tree(placement: Placement, pool: usize) -> (Runtime, Vec<Servi
 }
 
 struct Contenders {
-    pool: Vec<ServiceRef<Worker>>,
-    single: Vec<ServiceRef<Worker>>,
-    actix: Vec<Addr<Worker>>,
+    pool_app: Runtime,
+    pool: Arc<Vec<ServiceRef<Worker>>>,
+    single: Arc<Vec<ServiceRef<Worker>>>,
+    arbiters: [actix_rt::Arbiter; 2],
+    actix: Arc<Vec<Addr<Worker>>>,
     tokio: tokio::runtime::Runtime,
     ractor: Arc<Vec<ractor::ActorRef<ractor_worker::Work>>>,
     kameo: Arc<Vec<kameo::actor::ActorRef<kameo_worker::Worker>>>,
+}
+
+/// A call to service `k % SERVICES` of a servitor tree.
+fn servitor_call(
+    refs: &Arc<Vec<ServiceRef<Worker>>>,
+) -> impl Fn(usize) -> std::pin::Pin<Box<dyn std::future::Future<Output = u64>>> + Clone + Send + 'static
+{
+    let refs = refs.clone();
+    move |k| {
+        let r = refs[k % SERVICES].clone();
+        Box::pin(async move { r.call(Work(k as u64)).await.expect("call") })
+    }
 }
 
 impl Contenders {
     async fn round(&self, i: usize) -> f64 {
         match i {
             0 => {
-                drive(|k| async move {
-                    self.pool[k % SERVICES].call(Work(k as u64)).await.expect("call")
+                let call = servitor_call(&self.pool);
+                timed(|next| async move {
+                    let halves: Vec<_> = (0..2)
+                        .map(|_| {
+                            let (next, call) = (next.clone(), call.clone());
+                            self.pool_app
+                                .spawn_placed(&Placement::Pool, move || {
+                                    callers(next, CALLERS / 2, call)
+                                })
+                                .expect("placed")
+                        })
+                        .collect();
+                    for h in join_all(halves).await {
+                        h.expect("callers");
+                    }
                 })
                 .await
             }
             1 => {
-                drive(|k| async move {
-                    self.single[k % SERVICES].call(Work(k as u64)).await.expect("call")
-                })
-                .await
+                let call = servitor_call(&self.single);
+                timed(|next| callers(next, CALLERS, call)).await
             }
             2 => {
-                drive(|k| async move {
-                    self.actix[k % SERVICES].send(Work(k as u64)).await.expect("send")
+                let refs = self.actix.clone();
+                timed(|next| async move {
+                    let halves: Vec<_> = self
+                        .arbiters
+                        .iter()
+                        .map(|a| {
+                            let (tx, rx) = tokio::sync::oneshot::channel();
+                            let (next, refs) = (next.clone(), refs.clone());
+                            a.spawn_fn(move || {
+                                actix_rt::spawn(async move {
+                                    callers(next, CALLERS / 2, |k| {
+                                        let r = refs[k % SERVICES].clone();
+                                        async move { r.send(Work(k as u64)).await.expect("send") }
+                                    })
+                                    .await;
+                                    let _ = tx.send(());
+                                });
+                            });
+                            rx
+                        })
+                        .collect();
+                    for h in join_all(halves).await {
+                        h.expect("callers");
+                    }
                 })
                 .await
             }
@@ -256,7 +311,7 @@ impl Contenders {
     }
 }
 
-/// [`drive`] with every caller a task of the tokio runtime, so callers
+/// A round with every caller a task of the tokio runtime, so callers
 /// spread over its workers as a tokio application's would.
 async fn tokio_drive<F, Fut>(call: F) -> f64
 where
@@ -296,7 +351,7 @@ fn main() {
         let (pool_app, pool) = servitor_tree(Placement::Pool, 2).await;
         let (single_app, single) = servitor_tree(Placement::Inherit, 2).await;
         let arbiters = [actix_rt::Arbiter::new(), actix_rt::Arbiter::new()];
-        let actix = (0..SERVICES)
+        let actix: Vec<_> = (0..SERVICES)
             .map(|i| Worker::start_in_arbiter(&arbiters[i % 2].handle(), |_| Worker))
             .collect();
         let tokio = tokio::runtime::Builder::new_multi_thread()
@@ -321,13 +376,28 @@ fn main() {
             .await
             .expect("spawn peers");
         let c = Contenders {
-            pool,
-            single,
-            actix,
+            pool_app,
+            pool: Arc::new(pool),
+            single: Arc::new(single),
+            arbiters,
+            actix: Arc::new(actix),
             tokio,
             ractor: Arc::new(ractor),
             kameo: Arc::new(kameo),
         };
+        if let Some(only) = std::env::var("SCALING_ONLY")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+        {
+            let t = Instant::now();
+            let mut n = 0;
+            while t.elapsed() < Duration::from_secs(5) {
+                eprintln!("{}: {:.0} calls/s", NAMES[only], c.round(only).await);
+                n += 1;
+            }
+            eprintln!("{n} rounds");
+            std::process::exit(0);
+        }
         for i in 0..NAMES.len() {
             c.round(i).await;
         }
@@ -342,7 +412,12 @@ fn main() {
         for r in c.ractor.iter() {
             r.stop(None);
         }
-        let Contenders { tokio, .. } = c;
+        let Contenders {
+            tokio,
+            arbiters,
+            pool_app,
+            ..
+        } = c;
         tokio.shutdown_background();
         for a in &arbiters {
             a.stop();
@@ -370,12 +445,20 @@ fn report(rounds: &Rounds) {
             0 => ("-".to_string(), "", ""),
             1 => {
                 let r = rounds.ratio(0, 1);
-                (r.label(), "≥ 1.8×", if r.median >= 1.8 { "yes" } else { "NO" })
+                (
+                    r.label(),
+                    "≥ 1.8×",
+                    if r.median >= 1.8 { "yes" } else { "NO" },
+                )
             }
             _ => {
                 let r = rounds.ratio(0, i);
                 let met = if r.median >= 1.0 { "yes" } else { "NO" };
-                let goal = if i == best_peer { "≥ 1.0× (best peer)" } else { "context" };
+                let goal = if i == best_peer {
+                    "≥ 1.0× (best peer)"
+                } else {
+                    "context"
+                };
                 (r.label(), goal, if i == best_peer { met } else { "-" })
             }
         };
