@@ -59,9 +59,6 @@ struct Inner {
     state: Mutex<State>,
     /// Wakes whoever waits for the instance's end.
     ended: Notify,
-    /// The `service` span every poll of the instance runs in; kept only
-    /// when a subscriber wants it.
-    span: Option<Box<tracing::Span>>,
 }
 
 struct State {
@@ -98,7 +95,6 @@ impl ServiceContext {
         restarts: u32,
         registry: Registry,
         arbiters: Arc<Arbiters>,
-        span: tracing::Span,
     ) -> Self {
         ServiceContext {
             inner: Arc::new(Inner {
@@ -120,7 +116,6 @@ impl ServiceContext {
                     abort_asked: false,
                 }),
                 ended: Notify::new(),
-                span: (!span.is_disabled()).then(|| Box::new(span)),
             }),
         }
     }
@@ -399,11 +394,6 @@ impl ServiceContext {
         }
     }
 
-    /// The instance's `service` span, if a subscriber wants it.
-    pub(crate) fn span(&self) -> Option<&tracing::Span> {
-        self.inner.span.as_deref()
-    }
-
     /// How the instance ended, once it has.
     pub(crate) fn exit_reason(&self) -> Option<ExitReason> {
         match &self.inner.state.lock().outcome {
@@ -498,21 +488,27 @@ impl ServiceContext {
     }
 }
 
-/// Runs `f` with `cx` as the [current](ServiceContext::current) service
-/// (an instance's every poll), restoring the previous one after, also when
-/// `f` panics.
-pub(crate) fn as_current<R>(cx: ServiceContext, f: impl FnOnce() -> R) -> R {
-    let previous = CURRENT.with(|c| c.borrow_mut().replace(cx));
-    let _restore = Restore(previous);
+/// Runs `f` with the context in `cx` as the
+/// [current](ServiceContext::current) service (an instance's every poll),
+/// restoring the previous one after, also when `f` panics. The context is
+/// moved into the thread's slot and back, not cloned: a poll costs no
+/// reference-count traffic.
+pub(crate) fn as_current<R>(cx: &mut Option<ServiceContext>, f: impl FnOnce() -> R) -> R {
+    let previous = CURRENT.with(|c| c.replace(cx.take()));
+    let _restore = Restore { slot: cx, previous };
     f()
 }
 
-/// Restores the previous current service, also when the poll panics.
-struct Restore(Option<ServiceContext>);
+/// Puts the context back where it came from, and the previous current one
+/// back in the thread's slot.
+struct Restore<'a> {
+    slot: &'a mut Option<ServiceContext>,
+    previous: Option<ServiceContext>,
+}
 
-impl Drop for Restore {
+impl Drop for Restore<'_> {
     fn drop(&mut self) {
-        let previous = self.0.take();
-        CURRENT.with(|c| *c.borrow_mut() = previous);
+        let previous = self.previous.take();
+        *self.slot = CURRENT.with(|c| c.replace(previous));
     }
 }

@@ -29,11 +29,12 @@ pub(crate) enum Decision {
     /// The child is not restarted. `remove`: it leaves the child list
     /// (temporary). `shut_down`: the supervisor ends (auto-shutdown).
     Ended { remove: bool, shut_down: bool },
-    /// Stop the other members of `group` (positions, in start order), then
+    /// Stop the other members of `group` (positions, in start order: a
+    /// strategy's group is always a run of neighbours), then
     /// start them all again after `delay`. `backoff_step` is the exited
     /// child's next backoff step.
     Restart {
-        group: Vec<usize>,
+        group: std::ops::Range<usize>,
         delay: Duration,
         backoff_step: u32,
     },
@@ -153,11 +154,11 @@ pub(crate) fn restart_group<C: Children + ?Sized>(
     strategy: Strategy,
     children: &C,
     exited: usize,
-) -> Vec<usize> {
+) -> std::ops::Range<usize> {
     match strategy {
-        Strategy::OneForOne => vec![exited],
-        Strategy::OneForAll => (0..children.count()).collect(),
-        Strategy::RestForOne => (exited..children.count()).collect(),
+        Strategy::OneForOne => exited..exited + 1,
+        Strategy::OneForAll => 0..children.count(),
+        Strategy::RestForOne => exited..children.count(),
     }
 }
 
@@ -270,9 +271,9 @@ mod tests {
         kids[1].live = false;
         kids[1].ended = true;
         let table = [
-            (Strategy::OneForOne, vec![2]),
-            (Strategy::OneForAll, vec![0, 1, 2, 3]),
-            (Strategy::RestForOne, vec![2, 3]),
+            (Strategy::OneForOne, 2..3),
+            (Strategy::OneForAll, 0..4),
+            (Strategy::RestForOne, 2..4),
         ];
         for (strategy, group) in table {
             assert_eq!(restart_group(strategy, &kids[..], 2), group, "{strategy:?}");

@@ -160,7 +160,6 @@ pub(crate) fn spawn_service<A: Service>(
         env.restarts,
         env.registry.clone(),
         env.arbiters.clone(),
-        span,
     );
     let (started_tx, started_rx) = oneshot::channel();
     let announce = Announce {
@@ -176,6 +175,8 @@ pub(crate) fn spawn_service<A: Service>(
         let cx = cx.clone();
         move || {
             let instance = Instance {
+                current: Some(announce.cx.clone()),
+                span: (!span.is_disabled()).then(|| Box::new(span)),
                 body: Body {
                     stage: Stage::Make {
                         make,
@@ -227,6 +228,12 @@ enum Stage<A: Service> {
 /// failure.
 struct Instance<A: Service> {
     body: Body<A>,
+    /// The instance's context while it is not polled; while it is, the
+    /// thread's current one (moved there and back, see `as_current`).
+    current: Option<ServiceContext>,
+    /// The `service` span every poll runs in; kept only when a subscriber
+    /// wants it.
+    span: Option<Box<tracing::Span>>,
 }
 
 /// The instance proper: its stage, and who hears how it ended.
@@ -318,7 +325,7 @@ impl<A: Service> Body<A> {
     fn drop_stage(&mut self) {
         let stage = std::mem::replace(&mut self.stage, Stage::Done);
         if !matches!(stage, Stage::Done) {
-            as_current(self.announce.cx.clone(), || {
+            as_current(&mut Some(self.announce.cx.clone()), || {
                 let _ = catch_panic(move || drop(stage));
             });
         }
@@ -349,13 +356,13 @@ impl<A: Service> Future for Instance<A> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<()> {
-        let body = &mut self.body;
+        let this = &mut *self;
+        let body = &mut this.body;
         if body.announce.done {
             return Poll::Ready(());
         }
-        let cx = body.announce.cx.clone();
-        let _entered = cx.span().map(tracing::Span::enter);
-        match as_current(cx.clone(), || body.step(task)) {
+        let _entered = this.span.as_deref().map(tracing::Span::enter);
+        match as_current(&mut this.current, || body.step(task)) {
             None => Poll::Pending,
             Some(reason) => {
                 body.drop_stage();

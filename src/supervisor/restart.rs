@@ -129,9 +129,9 @@ impl Supervisor {
             } => {
                 let child = &mut self.children[i];
                 child.backoff_step = backoff_step;
-                let ids = group
+                let ids = self.children[group]
                     .iter()
-                    .map(|&k| self.children[k].spec.id.clone())
+                    .map(|c| c.spec.id.clone())
                     .collect();
                 self.restart_group_after(id, reason, ids, delay, ctx);
             }
@@ -184,21 +184,23 @@ impl Supervisor {
         delay: Duration,
         ctx: &mut Context<Self>,
     ) {
-        let mut to_start = Vec::with_capacity(group.len());
-        for sid in group {
-            let Some(k) = self.index(&sid) else { continue };
-            if self.children[k].is_temporary() && sid != *id {
-                self.forget(&sid);
+        let mut to_start = group;
+        to_start.retain(|sid| {
+            let Some(k) = self.index(sid) else {
+                return false;
+            };
+            if self.children[k].is_temporary() && sid != id {
+                self.forget(sid);
                 self.children.remove(k);
                 self.reindex();
-                continue;
+                return false;
             }
-            if sid != *id {
+            if sid != id {
                 self.count_restart(k, delay);
             }
             self.children[k].state = ChildState::Restarting;
-            to_start.push(sid);
-        }
+            true
+        });
         if delay.is_zero() {
             self.start_restarting(to_start, ctx);
             return;

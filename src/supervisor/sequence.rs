@@ -9,7 +9,8 @@ use actix::{Actor, ActorFuture, ResponseActFuture};
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
-/// Drives `make(item)` for each item in turn, stopping at the first `Err`.
+/// Drives `make(item)` for each item in turn, stopping at the first `Err`,
+/// which comes back with the items not yet started.
 pub(crate) struct Sequence<A: Actor, I, E, F> {
     items: std::vec::IntoIter<I>,
     make: F,
@@ -35,7 +36,7 @@ where
     I: Unpin,
     F: FnMut(I, &mut A, &mut A::Context) -> ResponseActFuture<A, Result<(), E>> + Unpin,
 {
-    type Output = Result<(), E>;
+    type Output = Result<(), (E, std::vec::IntoIter<I>)>;
 
     fn poll(
         self: Pin<&mut Self>,
@@ -56,7 +57,8 @@ where
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Err(e)) => {
                     this.current = None;
-                    return Poll::Ready(Err(e));
+                    let rest = std::mem::take(&mut this.items);
+                    return Poll::Ready(Err((e, rest)));
                 }
                 Poll::Ready(Ok(())) => this.current = None,
             }

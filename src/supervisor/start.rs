@@ -80,7 +80,7 @@ impl Supervisor {
         let ids: Vec<Arc<str>> = self.children.iter().map(|c| c.spec.id.clone()).collect();
         let starting = sequence(ids.clone(), Self::start_step);
         Box::pin(starting.then(move |result, act, ctx| -> Step<_> {
-            let Err((failed, reason)) = result else {
+            let Err(((failed, reason), _)) = result else {
                 return Box::pin(ready(Ok(())));
             };
             tracing::warn!(service = %failed, supervisor = %act.name, %reason, "service failed to start");
@@ -143,16 +143,14 @@ impl Supervisor {
     /// decided like any other exit — through a message to itself, so that a
     /// stop or a removal already waiting is handled first.
     pub(super) fn start_group(&mut self, ids: Vec<Arc<str>>, _: &mut Context<Self>) -> Step<()> {
-        let starting = sequence(ids.clone(), Self::start_step);
+        let starting = sequence(ids, Self::start_step);
         Box::pin(starting.then(move |result, act, ctx| -> Step<()> {
-            let Err((id, reason)) = result else {
+            let Err(((id, reason), later)) = result else {
                 return Box::pin(ready(()));
             };
             tracing::warn!(service = %id, supervisor = %act.name, %reason, "restarted service failed to start");
-            let pos = ids.iter().position(|x| *x == id).unwrap_or(0);
-            let later: Vec<Arc<str>> = ids[pos + 1..].to_vec();
             Box::pin(act.stop_child(&id, ctx).map(move |(), act, ctx| {
-                for other in later.iter().chain(std::iter::once(&id)) {
+                for other in later.as_slice().iter().chain(std::iter::once(&id)) {
                     if let Some(k) = act.index(other) {
                         act.children[k].state = ChildState::Restarting;
                     }
