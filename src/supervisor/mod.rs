@@ -101,7 +101,7 @@ pub struct Supervisor {
     cx: Option<ServiceContext>,
     memo: IncarnationMemo,
     /// Child id → position in `children`, rebuilt when the list changes.
-    positions: HashMap<Arc<str>, usize>,
+    positions: HashMap<Arc<str>, usize, crate::names::NameHash>,
     /// Every child incarnation announces its end here; read as one stream.
     exits: mpsc::UnboundedSender<ExitNotice>,
     exit_stream: Option<mpsc::UnboundedReceiver<ExitNotice>>,
@@ -137,7 +137,7 @@ impl Supervisor {
             window: RestartWindow::default(),
             cx: None,
             memo,
-            positions: HashMap::new(),
+            positions: HashMap::default(),
             exits,
             exit_stream: Some(exit_stream),
         };
