@@ -1,6 +1,6 @@
 //! Benchmark 3: one supervisor with many idle children. Time to start all,
 //! heap bytes per idle child, time to stop all, and how start time grows
-//! with the number of children. Peers: as many plain actix actors, and as
+//! with the number of children (the median of several runs per size). Peers: as many plain actix actors, and as
 //! many ractor actors, started and stopped the same way (one after another
 //! for ractor, whose spawn waits for `pre_start` like a servitor start does).
 
@@ -19,6 +19,27 @@ const GOAL_START_NS: f64 = 0.2e9;
 const GOAL_BYTES: f64 = 2048.0;
 /// Linear growth: per-child start time at 100k within this factor of 1k.
 const LINEAR_FACTOR: f64 = 1.5;
+
+/// Runs per size of the growth rows: a 1k start takes a few milliseconds,
+/// so one run of it says little; the median of several does.
+fn growth_runs(n: usize) -> usize {
+    match n {
+        ..=1_000 => 15,
+        ..=10_000 => 5,
+        _ => 3,
+    }
+}
+
+/// The run with the median start time of `runs` runs; `None` if a run was
+/// cut off.
+fn median_start(runs: usize, mut run: impl FnMut() -> Option<Population>) -> Option<Population> {
+    let mut all = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        all.push(run()?);
+    }
+    all.sort_by(|a, b| a.start_ns.total_cmp(&b.start_ns));
+    Some(all[all.len() / 2])
+}
 /// A start that takes longer is abandoned (the tree is killed) and reported
 /// as a lower bound, to keep the run short: 50× the 10k goal, pro rata.
 const START_CAP_PER_CHILD: std::time::Duration = std::time::Duration::from_micros(100);
@@ -244,9 +265,10 @@ pub fn run(rows: &mut Vec<Row>) {
 
     let mut base = None;
     for n in GROWTH {
-        let measured = if n == N { Some(s) } else { servitor(n, false) };
-        let a = if n == N { a } else { plain_actix(n) };
-        let actix_per = a.start_ns / n as f64;
+        let runs = growth_runs(n);
+        let measured = median_start(runs, || servitor(n, false));
+        let actix_per = median_start(runs, || Some(plain_actix(n))).map_or(0.0, |p| p.start_ns)
+            / n as f64;
         let label = format!("start {}k children, per child", n / 1000);
         let last = n == GROWTH[GROWTH.len() - 1];
         let row = match measured {
