@@ -267,8 +267,8 @@ pub fn run(rows: &mut Vec<Row>) {
     for n in GROWTH {
         let runs = growth_runs(n);
         let measured = median_start(runs, || servitor(n, false));
-        let actix_per = median_start(runs, || Some(plain_actix(n))).map_or(0.0, |p| p.start_ns)
-            / n as f64;
+        let actix_per =
+            median_start(runs, || Some(plain_actix(n))).map_or(0.0, |p| p.start_ns) / n as f64;
         let label = format!("start {}k children, per child", n / 1000);
         let last = n == GROWTH[GROWTH.len() - 1];
         let row = match measured {

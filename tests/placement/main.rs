@@ -397,3 +397,39 @@ async fn task_workers_on_the_pool_use_several_threads_and_tasks_need_not_be_send
     assert!(!threads.contains(&format!("{:?}", std::thread::current().id())));
     tree.shutdown().await;
 }
+
+#[actix_rt::test]
+async fn work_spawned_from_outside_the_tree_runs_on_the_pool_and_a_panic_comes_back_as_a_value() {
+    let config = RuntimeConfig {
+        pool_size: Some(2),
+        ..TestTree::config()
+    };
+    let tree = TestTree::start_spec(Supervisor::builder("app").build().unwrap(), config)
+        .await
+        .unwrap();
+    let app = tree.runtime();
+    let here = std::thread::current().id();
+    let mut threads = HashSet::new();
+    for _ in 0..4 {
+        let placed = app
+            .spawn_placed(&Placement::Pool, || async {
+                // Not `Send`: made and polled on the pool's thread.
+                let local = std::rc::Rc::new(std::thread::current().id());
+                tokio::task::yield_now().await;
+                *local
+            })
+            .unwrap();
+        threads.insert(tokio::time::timeout(BOUND, placed).await.unwrap().unwrap());
+    }
+    assert!(!threads.contains(&here), "{threads:?}");
+    assert!(!threads.is_empty() && threads.len() <= 2, "{threads:?}");
+
+    let failed = app
+        .spawn_placed(&Placement::Dedicated, || async { panic!("batch exploded") })
+        .unwrap();
+    let panic: Result<(), _> = tokio::time::timeout(BOUND, failed).await.unwrap();
+    assert!(panic.unwrap_err().message().contains("batch exploded"));
+    // The runtime carries on.
+    assert_eq!(app.health().status, Status::Ok);
+    tree.shutdown().await;
+}
