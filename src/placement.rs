@@ -233,6 +233,22 @@ impl Arbiters {
         Ok((chosen.known.clone(), LoadToken(chosen.load.clone())))
     }
 
+    /// Runs what `make` makes where `placement` says (see
+    /// [`ServiceContext::spawn_placed`](crate::ServiceContext::spawn_placed)).
+    pub fn spawn<F, Fut>(
+        &self,
+        placement: &Placement,
+        make: F,
+    ) -> Result<Placed<Fut::Output>, PlacementError>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: std::future::Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        let place = self.place(placement).map_err(PlacementError::NoArbiter)?;
+        Ok(spawn_placed(place, make))
+    }
+
     /// How many live instances each pool arbiter holds (empty before the
     /// pool is first used).
     pub fn pool_loads(&self) -> Vec<usize> {

@@ -467,12 +467,7 @@ impl Runtime {
         Fut: std::future::Future + 'static,
         Fut::Output: Send + 'static,
     {
-        let place = self
-            .inner
-            .arbiters
-            .place(placement)
-            .map_err(PlacementError::NoArbiter)?;
-        Ok(crate::placement::spawn_placed(place, make))
+        self.inner.arbiters.spawn(placement, make)
     }
 
     /// A snapshot of every service's health, with the overall status.

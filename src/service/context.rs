@@ -251,12 +251,7 @@ impl ServiceContext {
         Fut: std::future::Future + 'static,
         Fut::Output: Send + 'static,
     {
-        let place = self
-            .inner
-            .arbiters
-            .place(placement)
-            .map_err(PlacementError::NoArbiter)?;
-        Ok(crate::placement::spawn_placed(place, make))
+        self.inner.arbiters.spawn(placement, make)
     }
 
     /// Tells the registry this service is alive (done for you on every
