@@ -23,10 +23,12 @@ const LINEAR_FACTOR: f64 = 1.5;
 /// Runs per size of the growth rows: a 1k start takes a few milliseconds,
 /// so one run of it says little; the median of several does.
 fn growth_runs(n: usize) -> usize {
-    match n {
-        ..=1_000 => 15,
-        ..=10_000 => 5,
-        _ => 3,
+    if n <= 1_000 {
+        15
+    } else if n <= 10_000 {
+        5
+    } else {
+        3
     }
 }
 

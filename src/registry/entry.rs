@@ -26,6 +26,7 @@ pub(crate) struct Entry {
     /// When the service ended for good: this is its final record.
     pub ended: Option<Instant>,
     /// Boxed: most services are never watched one by one.
+    #[allow(clippy::box_collection)] // one word per entry, where a Vec takes three
     pub watchers: Option<Box<Vec<mpsc::UnboundedSender<StatusChange>>>>,
 }
 

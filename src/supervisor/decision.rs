@@ -265,7 +265,7 @@ mod tests {
 
     #[test]
     fn strategies_pick_the_group_in_start_order() {
-        let mut kids = vec![child(Restart::Permanent); 4];
+        let mut kids = [child(Restart::Permanent); 4];
         // A transient child that finished is restarted with the group, as in OTP.
         kids[1].restart = Restart::Transient;
         kids[1].live = false;
@@ -283,7 +283,7 @@ mod tests {
     #[test]
     fn intensity_exceeded_gives_up_and_names_the_child() {
         let now = Instant::now();
-        let kids = vec![child(Restart::Permanent)];
+        let kids = [child(Restart::Permanent)];
         let mut window = RestartWindow::default();
         let p = policy(Strategy::OneForOne);
         let crash = ExitReason::Panicked("boom".into());
@@ -317,7 +317,7 @@ mod tests {
         let mut window = RestartWindow::default();
         let mut p = policy(Strategy::OneForOne);
         p.auto_shutdown = AutoShutdown::AllSignificant;
-        let mut kids = vec![child(Restart::Transient), child(Restart::Temporary)];
+        let mut kids = [child(Restart::Transient), child(Restart::Temporary)];
         kids[0].significant = true;
         kids[1].significant = true;
         let normal = ExitReason::Normal;

@@ -440,7 +440,7 @@ fn report(rounds: &Rounds) {
     let best_peer = (2..NAMES.len())
         .max_by(|&a, &b| rounds.median(a).total_cmp(&rounds.median(b)))
         .expect("peers");
-    for i in 0..NAMES.len() {
+    for (i, name) in NAMES.iter().enumerate() {
         let (ratio, goal, met) = match i {
             0 => ("-".to_string(), "", ""),
             1 => {
@@ -463,8 +463,7 @@ fn report(rounds: &Rounds) {
             }
         };
         println!(
-            "| {} | {:.0} | {ratio} | {goal} | {met} |",
-            NAMES[i],
+            "| {name} | {:.0} | {ratio} | {goal} | {met} |",
             rounds.median(i)
         );
     }
