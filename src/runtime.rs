@@ -137,7 +137,7 @@ pub struct RuntimeConfig {
     /// [`Runtime::run_until_signal`] listens only while it runs).
     pub handle_signals: bool,
     /// How many arbiters (threads) the pool has that
-    /// [`Placement::Pool`](crate::Placement::Pool) places services on,
+    /// [`Placement::Pool`] places services on,
     /// started when first used. Default `None`: one per available core.
     pub pool_size: Option<usize>,
 }

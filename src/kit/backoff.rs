@@ -1,36 +1,35 @@
-//! The one backoff: how long to wait before the next attempt after `n`
-//! failures in a row.
-//!
-//! Every retry in servitor uses it — a supervisor restarting a child, a
-//! ticker retrying a failed tick, a task retrying a failed attempt, the
-//! scheduler backing off a failing job — so they all grow, cap and spread
-//! the same way:
-//!
-//! `delay(n) = min(initial × factorⁿ, max)`, then shortened by a random
-//! fraction of itself up to `jitter`, so delays of many retries spread out
-//! and `max` stays a hard cap.
-//!
-//! The arithmetic saturates: any `max` up to [`Duration::MAX`] and any `n`
-//! give a delay, never a panic.
-//!
-//! ```
-//! use std::time::Duration;
-//! use servitor::kit::Backoff;
-//!
-//! let b = Backoff::exponential(Duration::from_millis(100), Duration::from_secs(1));
-//! let delays: Vec<_> = (0..5).map(|n| b.delay(n).as_millis()).collect();
-//! assert_eq!(delays, [100, 200, 400, 800, 1000]);
-//! assert_eq!(b.delay(u32::MAX), Duration::from_secs(1));
-//!
-//! let err = Backoff::try_new(Duration::from_secs(2), 2.0, Duration::from_secs(1), 0.0).unwrap_err();
-//! assert_eq!(err.field(), "max");
-//! ```
+//! The one backoff every retry in servitor uses ([`Backoff`]).
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-/// Delays that grow by `factor` from `initial` up to `max`, spread by
-/// `jitter`. See the [module docs](self).
+/// The one backoff: how long to wait before the next attempt after `n`
+/// failures in a row.
+///
+/// Every retry in servitor uses it — a supervisor restarting a child, a
+/// ticker retrying a failed tick, a task retrying a failed attempt, the
+/// scheduler backing off a failing job — so they all grow, cap and spread
+/// the same way:
+///
+/// `delay(n) = min(initial × factorⁿ, max)`, then shortened by a random
+/// fraction of itself up to `jitter`, so delays of many retries spread out
+/// and `max` stays a hard cap.
+///
+/// The arithmetic saturates: any `max` up to [`Duration::MAX`] and any `n`
+/// give a delay, never a panic.
+///
+/// ```
+/// use std::time::Duration;
+/// use servitor::kit::Backoff;
+///
+/// let b = Backoff::exponential(Duration::from_millis(100), Duration::from_secs(1));
+/// let delays: Vec<_> = (0..5).map(|n| b.delay(n).as_millis()).collect();
+/// assert_eq!(delays, [100, 200, 400, 800, 1000]);
+/// assert_eq!(b.delay(u32::MAX), Duration::from_secs(1));
+///
+/// let err = Backoff::try_new(Duration::from_secs(2), 2.0, Duration::from_secs(1), 0.0).unwrap_err();
+/// assert_eq!(err.field(), "max");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Backoff {
