@@ -138,7 +138,7 @@ pub use health::{HealthReport, HealthSnapshot, NodeKind};
 pub use kit::{Backoff, ConfigError};
 pub use placement::{Placed, Placement, PlacementError};
 pub use registry::{Registry, RegistryConfig, StatusWatch};
-pub use runtime::{Runtime, RuntimeConfig, RuntimeError, ShutdownReport};
+pub use runtime::{Runtime, RuntimeConfig, RuntimeError, ShutdownReport, MAX_POOL_SIZE};
 pub use service::{Routine, RoutineFn, Service, ServiceContext, Ticker, TickerConfig, Verdict};
 pub use status::Status;
 pub use supervisor::{

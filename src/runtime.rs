@@ -87,6 +87,14 @@ pub enum RuntimeError {
     /// The registry settings are invalid.
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// A runtime setting is invalid (nothing was started).
+    #[error("invalid runtime setting `{field}`: {problem}")]
+    InvalidConfig {
+        /// The field of [`RuntimeConfig`].
+        field: &'static str,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
     /// The root supervisor gave up (restart intensity exceeded at the top),
     /// or ended with a failure.
     #[error("the root supervisor failed: {reason}")]
@@ -122,6 +130,9 @@ pub struct ShutdownReport {
     pub forced: bool,
 }
 
+/// The most arbiters a runtime's pool may have.
+pub const MAX_POOL_SIZE: usize = 1024;
+
 /// Runtime settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -137,8 +148,8 @@ pub struct RuntimeConfig {
     /// [`Runtime::run_until_signal`] listens only while it runs).
     pub handle_signals: bool,
     /// How many arbiters (threads) the pool has that
-    /// [`Placement::Pool`] places services on,
-    /// started when first used. Default `None`: one per available core.
+    /// [`Placement::Pool`] places services on, started when first used:
+    /// from 1 to [`MAX_POOL_SIZE`]. Default `None`: one per available core.
     pub pool_size: Option<usize>,
 }
 
@@ -295,6 +306,15 @@ impl Runtime {
             return Err(RuntimeError::NoSystem);
         }
         let nodes = tree.node_count();
+        if config
+            .pool_size
+            .is_some_and(|n| n == 0 || n > MAX_POOL_SIZE)
+        {
+            return Err(RuntimeError::InvalidConfig {
+                field: "pool_size",
+                problem: "must be from 1 to 1024",
+            });
+        }
         let registry = Registry::start_sized(config.registry, nodes)?;
         let directory = Directory::with_capacity(nodes);
         let pool_size = config.pool_size.unwrap_or_else(|| {

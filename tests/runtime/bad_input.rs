@@ -325,3 +325,36 @@ fn an_uncapped_backoff_saturates_instead_of_panicking() {
     assert_eq!(uncapped.delay(200), Duration::MAX);
     assert_eq!(uncapped.jittered(200), Duration::MAX);
 }
+
+#[actix_rt::test]
+async fn a_pool_of_no_threads_or_of_more_than_the_limit_is_refused_before_anything_starts() {
+    use servitor::{Runtime, RuntimeConfig, RuntimeError, MAX_POOL_SIZE};
+    for size in [0, MAX_POOL_SIZE + 1, usize::MAX] {
+        let tree = Supervisor::builder("app").child(svc("a")).build().unwrap();
+        let config = RuntimeConfig {
+            pool_size: Some(size),
+            handle_signals: false,
+            ..RuntimeConfig::default()
+        };
+        let err = Runtime::start_with(tree, config).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                RuntimeError::InvalidConfig {
+                    field: "pool_size",
+                    ..
+                }
+            ),
+            "{size}: {err:?}"
+        );
+        assert!(err.to_string().contains("pool_size"), "{err}");
+    }
+    let tree = Supervisor::builder("app").child(svc("a")).build().unwrap();
+    let config = RuntimeConfig {
+        pool_size: Some(MAX_POOL_SIZE),
+        handle_signals: false,
+        ..RuntimeConfig::default()
+    };
+    let app = Runtime::start_with(tree, config).await.unwrap();
+    app.shutdown().await.unwrap();
+}
