@@ -153,6 +153,20 @@ pub struct RuntimeConfig {
     pub pool_size: Option<usize>,
 }
 
+impl RuntimeConfig {
+    /// Checks the settings [`Runtime::start_with`] checks before it starts
+    /// anything (the registry's are checked by [`Registry::start`]).
+    pub fn validate(&self) -> Result<(), RuntimeError> {
+        if self.pool_size.is_some_and(|n| n == 0 || n > MAX_POOL_SIZE) {
+            return Err(RuntimeError::InvalidConfig {
+                field: "pool_size",
+                problem: "must be from 1 to 1024",
+            });
+        }
+        Ok(())
+    }
+}
+
 impl Default for RuntimeConfig {
     fn default() -> Self {
         RuntimeConfig {
@@ -306,15 +320,7 @@ impl Runtime {
             return Err(RuntimeError::NoSystem);
         }
         let nodes = tree.node_count();
-        if config
-            .pool_size
-            .is_some_and(|n| n == 0 || n > MAX_POOL_SIZE)
-        {
-            return Err(RuntimeError::InvalidConfig {
-                field: "pool_size",
-                problem: "must be from 1 to 1024",
-            });
-        }
+        config.validate()?;
         let registry = Registry::start_sized(config.registry, nodes)?;
         let directory = Directory::with_capacity(nodes);
         let pool_size = config.pool_size.unwrap_or_else(|| {

@@ -304,7 +304,18 @@ pub(crate) fn load(doc: &Node, types: &ServiceTypes, ctx: &Ctx<'_>) -> Result<Lo
         from_node(&only(sup, struct_fields::<SupervisorConfig>()), &path, ctx)?;
     let (items, shown_children) = walk.children(list, &list_path)?;
     let runtime = match doc.get("runtime") {
-        Some(node) => from_node(node, &Path::root("runtime"), ctx)?,
+        Some(node) => {
+            let runtime: RuntimeConfig = from_node(node, &Path::root("runtime"), ctx)?;
+            if let Err(crate::RuntimeError::InvalidConfig { field, problem }) = runtime.validate() {
+                let at = node.get(field).map_or(&node.at, |value| &value.at);
+                return Err(LoadError::Invalid {
+                    at: at.clone(),
+                    path: format!("runtime.{field}"),
+                    problem: problem.to_string(),
+                });
+            }
+            runtime
+        }
         None => RuntimeConfig::default(),
     };
     let mut shown_sup = json!({ "name": name });

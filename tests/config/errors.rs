@@ -331,3 +331,11 @@ fn files_that_cannot_be_read_or_have_no_known_format_are_errors() {
         })
     ));
 }
+
+#[test]
+fn a_runtime_setting_out_of_range_is_refused_at_load_naming_it() {
+    assert_eq!(
+        toml_err("[supervisor]\nname = \"app\"\n[runtime]\npool_size = 0\n"),
+        "<string>:4:13: runtime.pool_size: must be from 1 to 1024"
+    );
+}
