@@ -53,7 +53,11 @@ impl Hasher for NameHasher {
 
     #[inline]
     fn finish(&self) -> u64 {
-        self.hash
+        // A product's high bits mix every input bit, its low bits only the
+        // input's low bits; hash tables index buckets by the low bits, so
+        // the high ones are turned down to them. Without this, names that
+        // share a first byte ("c1", "c2", …) crowd into a few buckets.
+        self.hash.rotate_left(26)
     }
 }
 

@@ -276,6 +276,8 @@ impl Registry {
 
     // ---- writes (crate-internal: services write through their context) ----
 
+    /// Registers a node about to start, or — a restart — sets the
+    /// registered one `Starting`. One lookup in the common cases.
     pub(crate) fn register(
         &self,
         name: &Arc<str>,
@@ -284,18 +286,29 @@ impl Registry {
         interval: Duration,
     ) -> Result<(), RegistryError> {
         use dashmap::mapref::entry::Entry as Slot;
-        // A restarted node is registered already: no allocation, no change.
-        if let Some(e) = self.shared.entries.get(name) {
-            if e.ended.is_none() {
-                return if e.report.path == path {
-                    Ok(())
-                } else {
-                    Err(RegistryError::NameTaken(name.to_string()))
-                };
+        let ended = {
+            let mut all = self.shared.watch_all.lock();
+            match self.shared.entries.get_mut(name) {
+                // A restarted node is registered already: no allocation.
+                Some(mut e) if e.ended.is_none() => {
+                    if e.report.path != path {
+                        return Err(RegistryError::NameTaken(name.to_string()));
+                    }
+                    let now = Instant::now();
+                    e.heartbeat = now;
+                    let from = e.report.status;
+                    if e.set_status(Status::Starting, None, now) {
+                        e.announce(from, &mut all);
+                    }
+                    return Ok(());
+                }
+                found => found.is_some(),
             }
+        };
+        if ended {
+            // The final record of an ended service gives way to a new one.
+            self.drop_ended(name);
         }
-        // The final record of an ended service gives way to a new one.
-        self.drop_ended(name);
         // Looked up before the new entry's shard is locked.
         let mut order = path
             .rsplit_once('/')
@@ -314,7 +327,9 @@ impl Registry {
                 let mut entry = Entry::new(report, interval);
                 entry.order = order;
                 let e = v.insert(Box::new(entry));
-                fan_out_all(&mut all, e.change(None));
+                if !all.is_empty() {
+                    fan_out_all(&mut all, e.change(None));
+                }
                 Ok(())
             }
         }

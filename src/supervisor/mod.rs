@@ -105,6 +105,8 @@ pub struct Supervisor {
     /// Every child incarnation announces its end here; read as one stream.
     exits: mpsc::UnboundedSender<ExitNotice>,
     exit_stream: Option<mpsc::UnboundedReceiver<ExitNotice>>,
+    /// Where the child launched last is (a guess for `locate`).
+    last_launched: usize,
 }
 
 impl std::fmt::Debug for Supervisor {
@@ -140,6 +142,7 @@ impl Supervisor {
             positions: HashMap::default(),
             exits,
             exit_stream: Some(exit_stream),
+            last_launched: 0,
         };
         supervisor.reindex();
         supervisor
@@ -147,6 +150,16 @@ impl Supervisor {
 
     fn index(&self, id: &str) -> Option<usize> {
         self.positions.get(id).copied()
+    }
+
+    /// The position of child `id`, trying `hint` first: starting children
+    /// in order, the next one is the one after the last, and a pointer
+    /// comparison spares a lookup in a large table.
+    fn locate(&self, id: &Arc<str>, hint: usize) -> Option<usize> {
+        match self.children.get(hint) {
+            Some(c) if Arc::ptr_eq(&c.spec.id, id) => Some(hint),
+            _ => self.index(id),
+        }
     }
 
     fn reindex(&mut self) {

@@ -5,8 +5,6 @@ use super::child::ChildState;
 use super::restart::RetryRestart;
 use super::sequence::sequence;
 use super::{StartEnv, StartFailure, Step, Supervisor};
-use crate::registry::Reporter;
-use crate::status::Status;
 use actix::fut::{ready, wrap_future, ActorFutureExt};
 use actix::prelude::*;
 use std::sync::Arc;
@@ -49,7 +47,6 @@ impl Supervisor {
             child.spec.kind,
             crate::service::DEFAULT_HEALTH_INTERVAL,
         );
-        registry.set_status(&env.name, Reporter::Supervisor, Status::Starting, None);
         let place = match self.env.arbiters.place(&env.placement) {
             Ok(place) => place,
             Err(reason) => {
@@ -112,9 +109,10 @@ impl Supervisor {
         act: &mut Self,
         _: &mut Context<Self>,
     ) -> Step<Result<(), (Arc<str>, String)>> {
-        let Some(i) = act.index(&id) else {
+        let Some(i) = act.locate(&id, act.last_launched + 1) else {
             return Box::pin(ready(Ok(())));
         };
+        act.last_launched = i;
         let starting = act.launch(i);
         Box::pin(
             wrap_future::<_, Self>(starting).map(move |result, act, _| match result {
@@ -127,8 +125,8 @@ impl Supervisor {
         )
     }
 
-    pub(super) fn on_started(&mut self, id: &str) {
-        if let Some(i) = self.index(id) {
+    pub(super) fn on_started(&mut self, id: &Arc<str>) {
+        if let Some(i) = self.locate(id, self.last_launched) {
             let c = &mut self.children[i];
             c.state = ChildState::Running;
             c.started_at = Some((Instant::now(), SystemTime::now()));

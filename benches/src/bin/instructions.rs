@@ -115,6 +115,26 @@ fn run(workload: &str, contender: usize, n: u32) {
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 app.shutdown().await.expect("shutdown");
             }
+            "start" => {
+                // The start alone, for a profiler: no shutdown after it.
+                let tree = servitor::Supervisor::builder("big")
+                    .children((0..n).map(|i| {
+                        servitor::ChildSpec::service(
+                            format!("c{i}"),
+                            servitor_benches::actors::Idle::default,
+                        )
+                    }))
+                    .build()
+                    .expect("tree");
+                let t = std::time::Instant::now();
+                let app = servitor::Runtime::start(tree).await.expect("runtime");
+                eprintln!(
+                    "start: {:.2} µs per child",
+                    t.elapsed().as_secs_f64() * 1e6 / f64::from(n)
+                );
+                std::mem::forget(app);
+                std::process::exit(0);
+            }
             other => panic!("unknown workload {other}"),
         }
     });
