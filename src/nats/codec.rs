@@ -29,8 +29,10 @@ use serde::Serialize;
 /// its bus.
 pub const ORIGIN_HEADER: &str = "Servitor-Origin";
 /// The header naming the payload's encoding (the codec's
-/// [`content_type`](Codec::content_type)).
+/// [`content_type`](Codec::content_type)); left out for JSON, the default.
 pub const CONTENT_TYPE_HEADER: &str = "Content-Type";
+/// JSON's content type.
+pub(crate) const JSON: &str = "application/json";
 
 /// Turns payloads of type `T` into message bytes and back.
 pub trait Codec<T>: Send + Sync + 'static {
@@ -61,7 +63,7 @@ impl<T: Serialize + DeserializeOwned> Codec<T> for Json {
     }
 
     fn content_type(&self) -> &'static str {
-        "application/json"
+        JSON
     }
 }
 

@@ -15,7 +15,7 @@ use crate::kit::{Engine, Health, Phase, Pulse, Shared, WeakShared};
 use crate::service::ServiceContext;
 use crate::status::Status;
 use async_nats::{Client, ConnectOptions, Event as NatsEvent, ServerAddr};
-use futures_util::future::{select_all, BoxFuture};
+use futures_util::future::{select_all, LocalBoxFuture};
 use futures_util::FutureExt;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
@@ -229,25 +229,63 @@ impl<T: Clone + Send + Sync + 'static> BridgeEngine<T> {
         tracing::info!(service = %shared.name(), instance = %shared.instance, "connected to NATS");
         *shared.client.lock() = Some(client.clone());
         shared.mark_up();
-        let mut pumps: Vec<BoxFuture<'static, Result<(), BoxError>>> = vec![
-            outbound::pump(shared.clone(), client.clone()).boxed(),
-            std::future::pending().boxed(),
+        let mut pumps: Vec<LocalBoxFuture<'static, Result<(), BoxError>>> = vec![
+            outbound::pump(shared.clone(), client.clone()).boxed_local(),
+            std::future::pending().boxed_local(),
         ];
         for (index, route) in shared.config.routes.iter().enumerate() {
             if route.comes_in() {
-                pumps.push(inbound::pump(shared.clone(), client.clone(), index).boxed());
+                pumps.push(inbound::pump(shared.clone(), client.clone(), index).boxed_local());
             }
         }
         if shared.config.health.publish {
             pumps.push(
-                health::publish(shared.clone(), client.clone(), cx.registry().clone()).boxed(),
+                health::publish(shared.clone(), client.clone(), cx.registry().clone())
+                    .boxed_local(),
             );
         }
         if shared.config.health.watch_fleet {
-            pumps.push(health::watch_fleet(shared.clone(), client.clone()).boxed());
+            pumps.push(health::watch_fleet(shared.clone(), client.clone()).boxed_local());
         }
-        let (result, _, _) = select_all(pumps).await;
+        // Each pump is a task of its own on the arbiter, woken alone, rather
+        // than a branch of the actor's future, which wakes them all; they
+        // end with the incarnation.
+        let tasks: Vec<Pump> = pumps
+            .into_iter()
+            .map(|p| Pump(actix_rt::spawn(p)))
+            .collect();
+        let (result, _, _) = select_all(tasks).await;
         result
+    }
+}
+
+/// A pump's task, aborted when dropped (when the incarnation ends).
+struct Pump(tokio::task::JoinHandle<Result<(), BoxError>>);
+
+impl Drop for Pump {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl std::future::Future for Pump {
+    type Output = Result<(), BoxError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|joined| match joined {
+                Ok(result) => result,
+                Err(e) if e.is_panic() => Err(format!(
+                    "a NATS pump panicked: {}",
+                    crate::kit::Panic::from_payload(&*e.into_panic()).into_message()
+                )
+                .into()),
+                Err(_) => Err("a NATS pump was cancelled".into()),
+            })
     }
 }
 

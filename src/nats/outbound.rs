@@ -21,7 +21,7 @@ use async_nats::jetstream;
 use async_nats::{Client, HeaderMap};
 use bytes::Bytes;
 use futures_util::stream::FuturesUnordered;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
@@ -98,12 +98,30 @@ impl<T: Clone + Send + Sync + 'static> BridgeEngine<T> {
             .encode(event.payload())
             .map_err(|e| e.to_string())?;
         let seq = self.counters.queued.fetch_add(1, Relaxed);
+        let subject = self.nats_subject(event.subject().as_str());
+        let request = event.reply_to().is_some();
+        // The short road: a core event with nothing queued before it goes
+        // to the client at once when the client can take it without
+        // waiting, skipping the hop through the pump.
+        if delivery == Delivery::Core && !request && seq == self.counters.settled.load(Relaxed) {
+            let client = self.client.lock().clone();
+            if let Some(client) = client.filter(|_| self.link.lock().connected) {
+                let sent = client
+                    .publish_with_headers(subject.clone(), self.headers(), payload.clone())
+                    .now_or_never();
+                if let Some(Ok(())) = sent {
+                    Counters::bump(&self.counters.forwarded);
+                    self.settle(1);
+                    return Ok(());
+                }
+            }
+        }
         let item = Outbound {
             seq,
-            subject: self.nats_subject(event.subject().as_str()),
+            subject,
             payload,
             delivery,
-            request: event.reply_to().is_some().then(|| event.clone()),
+            request: request.then(|| event.clone()),
         };
         if self.queue_tx.try_send(item).is_err() {
             Counters::bump(&self.counters.refused);
@@ -119,7 +137,9 @@ impl<T: Clone + Send + Sync + 'static> BridgeEngine<T> {
     pub(crate) fn headers(&self) -> HeaderMap {
         let mut headers = HeaderMap::new();
         headers.insert(ORIGIN_HEADER, self.origin.as_str());
-        headers.insert(CONTENT_TYPE_HEADER, self.codec.content_type());
+        if self.codec.content_type() != super::codec::JSON {
+            headers.insert(CONTENT_TYPE_HEADER, self.codec.content_type());
+        }
         headers
     }
 }
