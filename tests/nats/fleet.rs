@@ -9,6 +9,7 @@ use servitor::http::{Http, HttpConfig};
 use servitor::nats::{Bridge, FleetView, NatsConfig};
 use servitor::{Runtime, Status, Supervisor};
 use std::time::Duration;
+use tokio::io::AsyncBufReadExt;
 
 const WITHIN: Duration = Duration::from_secs(20);
 
@@ -132,4 +133,78 @@ async fn a_process_that_shuts_down_says_goodbye_and_is_not_stale() {
         "a process that left does not count"
     );
     rt.shutdown().await.unwrap();
+}
+
+/// `servitorctl`, built beside this test by `cargo test --workspace`.
+fn servitorctl() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .unwrap()
+        .join("servitorctl");
+    assert!(
+        path.is_file(),
+        "{} is not built: run `cargo test -j 2 --workspace --all-features`",
+        path.display()
+    );
+    path
+}
+
+async fn ctl(url: &str, app: &str) -> (i32, Value) {
+    let out = tokio::process::Command::new(servitorctl())
+        .args(["--nats", url, "--app", app, "--listen", "1", "--json"])
+        .output()
+        .await
+        .unwrap();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code().unwrap_or(-1), json)
+}
+
+#[tokio::test]
+async fn servitorctl_reads_the_fleet_from_nats_and_shows_a_killed_process_going_stale() {
+    let Some(url) = nats_url("servitorctl_reads_the_fleet_from_nats…").await else {
+        return;
+    };
+    let app = unique("ctl");
+    let beat = ["--beat-ms", "200"];
+    let _w1 = Node::start(&url, &app, "worker", "w1", &beat).await;
+    let mut w2 = Node::start(&url, &app, "worker", "w2", &beat).await;
+    let (code, json) = ctl(&url, &app).await;
+    assert_eq!(code, 0, "{json}");
+    let names: Vec<&str> = json["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&format!("{app}/w1").as_str()), "{names:?}");
+    assert!(names.contains(&format!("{app}/w2").as_str()), "{names:?}");
+
+    // `--watch`, piped: a line per change. w2 is heard ok, then killed:
+    // its heartbeat stops, and the line says it went stale.
+    let mut watch = tokio::process::Command::new(servitorctl())
+        .args(["--nats", &url, "--app", &app, "--watch", "--color", "never"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(watch.stdout.take().unwrap()).lines();
+    let w2_node = format!(" {app}/w2 ");
+    let mut next_w2_line = async || loop {
+        let line = tokio::time::timeout(WITHIN, lines.next_line())
+            .await
+            .expect("servitorctl keeps printing")
+            .unwrap()
+            .expect("servitorctl runs");
+        if line.contains(&w2_node) {
+            return line;
+        }
+    };
+    let first = next_w2_line().await;
+    assert!(first.ends_with("● ok"), "{first}");
+    w2.kill().await;
+    let then = next_w2_line().await;
+    assert!(then.contains("ok → ") && then.contains(" stale"), "{then}");
+    let _ = watch.kill().await;
 }

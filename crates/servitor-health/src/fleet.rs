@@ -348,7 +348,7 @@ impl FleetSnapshot {
             let mut head = HealthReport::new(node.clone(), node.clone(), p.status);
             head.kind = NodeKind::Supervisor;
             head.message = if p.stale {
-                Some(format!("stale: no heartbeat for {} ms", p.last_seen_ms_ago))
+                Some(format!("no heartbeat for {} ms", p.last_seen_ms_ago))
             } else if p.left {
                 Some("left the fleet".into())
             } else {
