@@ -32,6 +32,8 @@ pub(crate) struct Link {
     pub cause: Option<String>,
     /// Failed attempts in a row.
     pub attempts: u32,
+    /// Why the JetStream stream cannot be used, if it cannot.
+    pub stream: Option<String>,
 }
 
 /// The state of one NATS bridge.
@@ -157,13 +159,27 @@ impl<T: Clone + Send + Sync + 'static> BridgeEngine<T> {
         self.settled.notify_waiters();
     }
 
+    pub(crate) fn stream_problem(&self, problem: Option<String>) {
+        let changed = {
+            let mut link = self.link.lock();
+            let changed = link.stream != problem;
+            link.stream = problem;
+            changed
+        };
+        if changed {
+            self.pulse.beat();
+        }
+    }
+
     fn mark_up(&self) {
         let mut link = self.link.lock();
-        link.connected = true;
+        let was = std::mem::replace(&mut link.connected, true);
         link.cause = None;
         link.attempts = 0;
         drop(link);
-        Counters::bump(&self.counters.connections);
+        if !was {
+            Counters::bump(&self.counters.connections);
+        }
         self.pulse.beat();
         self.readiness.notify_waiters();
     }
@@ -289,6 +305,19 @@ impl std::future::Future for Pump {
     }
 }
 
+/// Waits until the server has processed everything this connection sent
+/// before (a subscription, say): a request nobody answers, which the server
+/// itself answers with "no responders" once it got there. (The client's
+/// `flush` only empties its socket buffer.)
+pub(crate) async fn round_trip(client: &Client) -> Result<(), BoxError> {
+    let subject = format!("_SERVITOR.sync.{}", client.new_inbox().replace('.', "-"));
+    match client.request(subject, bytes::Bytes::new()).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == async_nats::RequestErrorKind::NoResponders => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn on_event<T: Clone + Send + Sync + 'static>(
     engine: &WeakShared<BridgeEngine<T>>,
     event: NatsEvent,
@@ -319,7 +348,12 @@ impl<T: Clone + Send + Sync + 'static> Engine for BridgeEngine<T> {
     fn health(&self) -> Health {
         let stats = self.stats();
         let link = self.link.lock();
-        let health = if link.connected {
+        let health = if let (true, Some(problem)) = (link.connected, &link.stream) {
+            Health::new(Status::Error).message(format!(
+                "JetStream stream `{}` not available: {problem}",
+                self.config.stream_name()
+            ))
+        } else if link.connected {
             let nearly_full = stats.pending >= (self.config.queue_capacity as u64 * 4) / 5;
             if nearly_full {
                 Health::new(Status::Degraded).message(format!(

@@ -87,7 +87,7 @@ pub(crate) async fn watch_fleet<T: Clone + Send + Sync + 'static>(
     let mut messages = client
         .subscribe(fleet_subject(Some(&shared.config.app)))
         .await?;
-    client.flush().await?;
+    super::engine::round_trip(&client).await?;
     shared.mark_subscribed(shared.config.routes.len());
     while let Some(message) = messages.next().await {
         match serde_json::from_slice::<HealthMessage>(&message.payload) {

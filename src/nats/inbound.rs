@@ -42,8 +42,7 @@ pub(crate) async fn pump<T: Clone + Send + Sync + 'static>(
         Some(group) => client.queue_subscribe(subject, group.clone()).await?,
         None => client.subscribe(subject).await?,
     };
-    // The server has the subscription once a round trip after it is done.
-    client.flush().await?;
+    super::engine::round_trip(&client).await?;
     shared.mark_subscribed(index);
     while let Some(message) = subscriber.next().await {
         if is_own(&shared, &message) {

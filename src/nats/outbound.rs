@@ -158,8 +158,21 @@ pub(crate) async fn pump<T: Clone + Send + Sync + 'static>(
         .routes
         .iter()
         .any(|r| r.delivery == Delivery::JetStream);
-    if uses_jetstream {
-        super::jetstream::ensure_stream(&shared, &context).await?;
+    let mut failures = 0;
+    while uses_jetstream {
+        match super::jetstream::ensure_stream(&shared, &context).await {
+            Ok(()) => {
+                shared.stream_problem(None);
+                break;
+            }
+            Err(e) => {
+                let cause = shared.scrub(&e.to_string());
+                tracing::warn!(service = %shared.name(), stream = %shared.config.stream_name(), %cause, "JetStream stream not available");
+                shared.stream_problem(Some(cause));
+                tokio::time::sleep(shared.config.reconnect.delay(failures)).await;
+                failures += 1;
+            }
+        }
     }
     let mut confirming = FuturesUnordered::new();
     let leftover: Vec<Outbound<T>> = shared.unconfirmed.lock().values().cloned().collect();

@@ -1,7 +1,7 @@
 //! Within one process: its own events are delivered once, from the local
 //! bus, never again through NATS; requests cross both ways.
 
-use super::support::{nats_url, unique};
+use super::support::{nats_url, synced, unique};
 use serde_json::{json, Value};
 use servitor::bus::{BusConfig, EventBus};
 use servitor::nats::{Bridge, NatsConfig, Route, ORIGIN_HEADER};
@@ -53,7 +53,7 @@ async fn own_events_reach_local_subscribers_once_and_own_origin_is_skipped() {
     // A raw client hears what the bridge forwards, with the origin header.
     let raw = async_nats::connect(url.as_str()).await.unwrap();
     let mut heard = raw.subscribe(format!("{app}.echo.>")).await.unwrap();
-    raw.flush().await.unwrap();
+    synced(&raw).await;
     for id in 0..10 {
         bus.publish("echo.ping", json!({ "id": id })).await.unwrap();
     }
@@ -62,7 +62,7 @@ async fn own_events_reach_local_subscribers_once_and_own_origin_is_skipped() {
     for _ in 0..10 {
         let message = tokio::time::timeout(Duration::from_secs(10), heard.next())
             .await
-            .unwrap()
+            .unwrap_or_else(|_| panic!("nothing heard; {:?}", bridge.stats()))
             .unwrap();
         let origin = message
             .headers
@@ -114,7 +114,7 @@ async fn requests_cross_nats_both_ways() {
         return;
     };
     let app = unique("request");
-    let (rt_a, bus_a, _a) =
+    let (rt_a, bus_a, a) =
         runtime(&url, &app, "asker", vec![Route::new("math.*").outbound()]).await;
     let (rt_b, bus_b, b) = runtime(
         &url,
@@ -131,10 +131,16 @@ async fn requests_cross_nats_both_ways() {
             responder.reply(req, json!({ "n": n * 2 })).map(|_| ())
         })
         .unwrap();
-    let reply = bus_a
-        .request("math.double", json!({ "n": 21 }))
-        .await
-        .unwrap();
+    let reply = match bus_a.request("math.double", json!({ "n": 21 })).await {
+        Ok(reply) => reply,
+        Err(e) => panic!(
+            "{e}: asker {:?}, answerer {:?}\n{}\n{}",
+            a.stats(),
+            b.stats(),
+            rt_a.health().table(),
+            rt_b.health().table()
+        ),
+    };
     assert_eq!(reply["n"], 42);
     assert_eq!(b.stats().requests_in, 1);
     drop(_double);

@@ -10,6 +10,7 @@
 //! subject prefix and JetStream stream) of its own, so they run in
 //! parallel.
 
+mod config;
 mod echo;
 mod fleet;
 mod processes;

@@ -264,3 +264,14 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Waits until the server has processed everything `client` sent before
+/// (its subscriptions): a request nobody answers comes back as "no
+/// responders" only after that. (`flush` just empties the socket buffer.)
+pub async fn synced(client: &async_nats::Client) {
+    let subject = format!("_TEST.sync.{}", fastrand::u64(..));
+    match client.request(subject, bytes::Bytes::new()).await {
+        Ok(_) => {}
+        Err(e) => assert_eq!(e.kind(), async_nats::RequestErrorKind::NoResponders, "{e}"),
+    }
+}

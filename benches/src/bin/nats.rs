@@ -106,7 +106,11 @@ async fn main() {
     let client_a = async_nats::connect(url.as_str()).await.unwrap();
     let client_b = async_nats::connect(url.as_str()).await.unwrap();
     let mut sub = client_b.subscribe(raw_subject.clone()).await.unwrap();
-    client_b.flush().await.unwrap();
+    // The server has the subscription once it answered a request after it
+    // (with "no responders"): `flush` only empties the socket buffer.
+    let _ = client_b
+        .request(format!("{app}.sync"), Vec::new().into())
+        .await;
     let (raw_tx, mut raw_rx) = mpsc::unbounded_channel();
     actix_rt::spawn(async move {
         while let Some(m) = sub.next().await {
