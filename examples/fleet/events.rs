@@ -222,12 +222,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         _ => {}
     }
-    if args.role == "producer" || args.role == "payer" {
-        if !args.stay {
-            drop(keep);
-            app.shutdown().await?;
-            return Ok(());
-        }
+    if (args.role == "producer" || args.role == "payer") && !args.stay {
+        drop(keep);
+        app.shutdown().await?;
+        return Ok(());
     }
     app.run_until_signal().await?;
     drop(keep);

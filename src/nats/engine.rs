@@ -57,6 +57,8 @@ pub(crate) struct BridgeEngine<T: Clone + Send + Sync + 'static> {
     pub(crate) subscriptions: Mutex<Vec<HandlerSubscription>>,
     pub(crate) fleet: FleetView,
     pub(crate) pulse: Pulse,
+    /// What every message carries: the origin, the content type.
+    pub(crate) headers: async_nats::HeaderMap,
     /// Per route (and one more for the fleet watch): its NATS subscription
     /// or consumer is in place.
     pub(crate) subscribed: Vec<std::sync::atomic::AtomicBool>,
@@ -79,8 +81,10 @@ impl<T: Clone + Send + Sync + 'static> BridgeEngine<T> {
             stale_after: config.health.stale_after,
             forget_after_ms: config.health.forget_after.as_millis() as u64,
         });
+        let origin = format!("{}.{}", config.app, instance);
         BridgeEngine {
-            origin: format!("{}.{}", config.app, instance),
+            headers: super::outbound::make_headers(&origin, codec.content_type()),
+            origin,
             instance,
             config,
             bus,
@@ -393,22 +397,20 @@ impl<T: Clone + Send + Sync + 'static> Engine for BridgeEngine<T> {
         Self::live(shared, cx)
     }
 
-    fn drain(shared: Shared<Self>) -> impl std::future::Future<Output = ()> + 'static {
-        async move {
-            let Some(client) = shared.client.lock().take() else {
-                return;
-            };
-            // Forward what is queued, say goodbye, then close: bounded, so
-            // an unreachable server cannot hold up a shutdown.
-            let _ = tokio::time::timeout(Duration::from_secs(1), async {
-                if shared.config.health.publish {
-                    health::goodbye(&shared, &client).await;
-                }
-                let _ = client.flush().await;
-            })
-            .await;
-            shared.link.lock().connected = false;
-        }
+    async fn drain(shared: Shared<Self>) {
+        let Some(client) = shared.client.lock().take() else {
+            return;
+        };
+        // Say goodbye, then close: bounded, so an unreachable server cannot
+        // hold up a shutdown.
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            if shared.config.health.publish {
+                health::goodbye(&shared, &client).await;
+            }
+            let _ = client.flush().await;
+        })
+        .await;
+        shared.link.lock().connected = false;
     }
 
     fn phase_changed(&self, _from: Phase, to: Phase) {

@@ -134,14 +134,20 @@ impl<T: Clone + Send + Sync + 'static> BridgeEngine<T> {
         Ok(())
     }
 
+    /// The headers every message of this bridge carries (made once).
     pub(crate) fn headers(&self) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert(ORIGIN_HEADER, self.origin.as_str());
-        if self.codec.content_type() != super::codec::JSON {
-            headers.insert(CONTENT_TYPE_HEADER, self.codec.content_type());
-        }
-        headers
+        self.headers.clone()
     }
+}
+
+/// The origin, and the content type unless it is JSON.
+pub(crate) fn make_headers(origin: &str, content_type: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(ORIGIN_HEADER, origin);
+    if content_type != super::codec::JSON {
+        headers.insert(CONTENT_TYPE_HEADER, content_type);
+    }
+    headers
 }
 
 /// Takes events from the queue and hands them to NATS, for as long as the
@@ -159,18 +165,20 @@ pub(crate) async fn pump<T: Clone + Send + Sync + 'static>(
         .iter()
         .any(|r| r.delivery == Delivery::JetStream);
     let mut failures = 0;
-    while uses_jetstream {
-        match super::jetstream::ensure_stream(&shared, &context).await {
-            Ok(()) => {
-                shared.stream_problem(None);
-                break;
-            }
-            Err(e) => {
-                let cause = shared.scrub(&e.to_string());
-                tracing::warn!(service = %shared.name(), stream = %shared.config.stream_name(), %cause, "JetStream stream not available");
-                shared.stream_problem(Some(cause));
-                tokio::time::sleep(shared.config.reconnect.delay(failures)).await;
-                failures += 1;
+    if uses_jetstream {
+        loop {
+            match super::jetstream::ensure_stream(&shared, &context).await {
+                Ok(()) => {
+                    shared.stream_problem(None);
+                    break;
+                }
+                Err(e) => {
+                    let cause = shared.scrub(&e.to_string());
+                    tracing::warn!(service = %shared.name(), stream = %shared.config.stream_name(), %cause, "JetStream stream not available");
+                    shared.stream_problem(Some(cause));
+                    tokio::time::sleep(shared.config.reconnect.delay(failures)).await;
+                    failures += 1;
+                }
             }
         }
     }
