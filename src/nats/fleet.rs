@@ -18,7 +18,7 @@
 //! let view = FleetView::new(Default::default());
 //! let snapshot = view.snapshot();
 //! assert!(snapshot.processes.is_empty());
-//! assert_eq!(snapshot.status, Status::Ok);
+//! assert_eq!(snapshot.status, Status::Unknown); // nothing heard yet
 //! // As a tree: one node per process, its services below it.
 //! assert!(view.health_snapshot().services.is_empty());
 //! ```
