@@ -20,7 +20,9 @@ use std::sync::Arc;
 ///
 /// Cheap to clone; valid across restarts of the bridge's actor. Local code
 /// keeps publishing and subscribing on the bus as before: the bridge is
-/// just another subscriber and publisher there.
+/// just another subscriber and publisher there. The bridge holds a handle
+/// of its bus, so the bus stays open (see the bus's closing rule) for as
+/// long as the bridge exists.
 ///
 /// ```no_run
 /// # #[actix_rt::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {

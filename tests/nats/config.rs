@@ -15,7 +15,7 @@ fn types() -> ServiceTypes {
 #[actix_rt::test]
 async fn a_file_declares_a_bridge_that_joins_its_bus() {
     let app = unique("file");
-    let url = nats_url("a_file_declares_a_bridge…").await;
+    let url = nats_url("a_file_declares_a_bridge_that_joins_its_bus").await;
     let server = url
         .clone()
         .unwrap_or_else(|| "nats://127.0.0.1:4222".into());

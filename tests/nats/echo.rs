@@ -36,7 +36,9 @@ async fn runtime(
 
 #[actix_rt::test]
 async fn own_events_reach_local_subscribers_once_and_own_origin_is_skipped() {
-    let Some(url) = nats_url("own_events_reach_local_subscribers_once…").await else {
+    let Some(url) =
+        nats_url("own_events_reach_local_subscribers_once_and_own_origin_is_skipped").await
+    else {
         return;
     };
     let app = unique("echo");

@@ -46,7 +46,8 @@ fn instances(view: &FleetView) -> Vec<String> {
 
 #[actix_rt::test]
 async fn the_fleet_shows_every_process_and_marks_a_killed_one_stale() {
-    let Some(url) = nats_url("the_fleet_shows_every_process…").await else {
+    let Some(url) = nats_url("the_fleet_shows_every_process_and_marks_a_killed_one_stale").await
+    else {
         return;
     };
     let app = unique("fleet");
@@ -112,7 +113,8 @@ async fn the_fleet_shows_every_process_and_marks_a_killed_one_stale() {
 
 #[actix_rt::test]
 async fn a_process_that_shuts_down_says_goodbye_and_is_not_stale() {
-    let Some(url) = nats_url("a_process_that_shuts_down_says_goodbye…").await else {
+    let Some(url) = nats_url("a_process_that_shuts_down_says_goodbye_and_is_not_stale").await
+    else {
         return;
     };
     let app = unique("goodbye");
@@ -163,7 +165,10 @@ async fn ctl(url: &str, app: &str) -> (i32, Value) {
 
 #[tokio::test]
 async fn servitorctl_reads_the_fleet_from_nats_and_shows_a_killed_process_going_stale() {
-    let Some(url) = nats_url("servitorctl_reads_the_fleet_from_nats…").await else {
+    let Some(url) =
+        nats_url("servitorctl_reads_the_fleet_from_nats_and_shows_a_killed_process_going_stale")
+            .await
+    else {
         return;
     };
     let app = unique("ctl");

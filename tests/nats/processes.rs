@@ -8,7 +8,10 @@ const WITHIN: Duration = Duration::from_secs(20);
 
 #[tokio::test]
 async fn a_queue_group_spreads_jobs_over_processes_and_wildcard_fan_out_reaches_each() {
-    let Some(url) = nats_url("a_queue_group_spreads_jobs…").await else {
+    let Some(url) =
+        nats_url("a_queue_group_spreads_jobs_over_processes_and_wildcard_fan_out_reaches_each")
+            .await
+    else {
         return;
     };
     let app = unique("events");

@@ -14,7 +14,7 @@ const WITHIN: Duration = Duration::from_secs(30);
 
 #[actix_rt::test]
 async fn nats_down_at_start_reports_error_then_the_bridge_connects_by_itself() {
-    if !have_server("nats_down_at_start…") {
+    if !have_server("nats_down_at_start_reports_error_then_the_bridge_connects_by_itself") {
         return;
     }
     let mut server = OwnServer::new();
@@ -70,7 +70,7 @@ async fn nats_down_at_start_reports_error_then_the_bridge_connects_by_itself() {
 
 #[tokio::test]
 async fn a_nats_restart_mid_run_loses_no_confirmed_jetstream_event() {
-    if !have_server("a_nats_restart_mid_run…") {
+    if !have_server("a_nats_restart_mid_run_loses_no_confirmed_jetstream_event") {
         return;
     }
     let mut server = OwnServer::new();
@@ -130,4 +130,41 @@ fn last_confirmed(node: &Node) -> u64 {
         .rev()
         .find_map(|l| l.strip_prefix("confirmed ").and_then(|n| n.parse().ok()))
         .unwrap_or(0)
+}
+
+#[actix_rt::test]
+async fn credentials_in_the_url_never_reach_health_logs_or_debug() {
+    // Nothing listens on this port: the bridge reports the failure, and the
+    // report must not carry the password.
+    let port = super::support::free_port();
+    let mut config = NatsConfig::new(format!("nats://ada:hunter2@127.0.0.1:{port}"));
+    config.reconnect = Backoff::constant(Duration::from_millis(20));
+    let (bus_spec, bus) = EventBus::<Value>::service("events", BusConfig::default()).unwrap();
+    let (nats_spec, bridge) = Bridge::service("nats", config, &bus).unwrap();
+    let rt = Runtime::start(
+        Supervisor::builder("app")
+            .child(bus_spec)
+            .child(nats_spec)
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let mut watch = rt.registry().watch("nats").unwrap();
+    watch
+        .wait_for(Status::Error, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let report = serde_json::to_string(&rt.registry().get("nats").unwrap()).unwrap();
+    assert!(report.contains("NATS unreachable"), "{report}");
+    for shown in [
+        report,
+        format!("{bridge:?}"),
+        format!("{:?}", bridge.config()),
+        serde_json::to_string(bridge.config()).unwrap(),
+        bridge.client().unwrap_err().to_string(),
+    ] {
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+    rt.shutdown().await.unwrap();
 }
