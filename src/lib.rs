@@ -45,6 +45,11 @@
 //! registry as JSON and Server-Sent Events, and a live page; the
 //! `servitorctl` crate reads it from a terminal.
 //!
+//! Many processes: [`nats`] (feature `nats`) — a bridge that shares
+//! event-bus topics across processes over NATS (JetStream where delivery
+//! must survive a NATS restart) and publishes every runtime's health for a
+//! fleet view.
+//!
 //! ## Panics
 //!
 //! A panic anywhere in service code — a hook, a handler, a loop, a tick, a
@@ -116,6 +121,9 @@ pub mod health;
 pub mod http;
 pub mod kit;
 mod names;
+#[cfg(feature = "nats")]
+#[cfg_attr(docsrs, doc(cfg(feature = "nats")))]
+pub mod nats;
 pub mod placement;
 pub mod prelude;
 pub mod registry;

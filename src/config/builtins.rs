@@ -11,13 +11,13 @@
 //! `cache`, which replaces the built-in entry).
 
 use super::types::ServiceTypes;
-#[cfg(feature = "db")]
+#[cfg(any(feature = "db", feature = "nats"))]
 use super::types::StoredHandle;
 
 impl ServiceTypes {
     /// Registers every built-in service compiled in (see the table on
     /// [`ServiceTypes`]): `cache`, `bus`, `tasks`, `scheduler`, `db`,
-    /// `github`, `http`, each with its cargo feature.
+    /// `github`, `http`, `nats`, each with its cargo feature.
     pub fn builtins(self) -> ServiceTypes {
         let types = self;
         #[cfg(feature = "cache")]
@@ -50,8 +50,64 @@ impl ServiceTypes {
         let types = types.register_service("http", |name, config: crate::http::HttpConfig| {
             crate::http::Http::service(name, config)
         });
+        #[cfg(feature = "nats")]
+        let types = types.insert_linked("nats", nats);
         types
     }
+}
+
+/// A NATS bridge: its config is a [`NatsConfig`](crate::nats::NatsConfig)
+/// plus `bus`, the name of the `bus` entry it joins (default `events`),
+/// which must come before it in the file.
+#[cfg(feature = "nats")]
+fn nats(
+    name: &str,
+    node: &super::value::Node,
+    path: &super::value::Path,
+    ctx: &super::de::Ctx<'_>,
+    made_before: &super::types::Handles,
+) -> Result<super::types::Made, super::types::MakeError> {
+    use super::types::{Made, MakeError};
+    use super::value::{Node, Value};
+    let bus_name = match node.get("bus") {
+        None => "events".to_string(),
+        Some(n) => n
+            .as_str()
+            .ok_or_else(|| {
+                MakeError::Config(crate::kit::ConfigError::field(
+                    name,
+                    "bus",
+                    "must be the name of a `bus` entry",
+                ))
+            })?
+            .to_string(),
+    };
+    let rest: Vec<_> = node
+        .entries()
+        .unwrap_or_default()
+        .iter()
+        .filter(|e| e.key != "bus")
+        .cloned()
+        .collect();
+    let rest = Node::new(Value::Map(rest), node.at.clone());
+    let config: crate::nats::NatsConfig =
+        super::de::from_node(&rest, path, ctx).map_err(MakeError::Load)?;
+    let bus: crate::bus::EventBus<serde_json::Value> = made_before.get(&bus_name).map_err(|e| {
+        MakeError::Config(crate::kit::ConfigError::field(
+            name,
+            "bus",
+            format!("names no `bus` entry before this one ({e})"),
+        ))
+    })?;
+    let mut shown = serde_json::to_value(&config).unwrap_or(serde_json::Value::Null);
+    shown["bus"] = serde_json::Value::String(bus_name);
+    let (spec, bridge) =
+        crate::nats::Bridge::service(name, config, &bus).map_err(MakeError::Config)?;
+    Ok(Made {
+        spec,
+        handle: Some(StoredHandle::new(bridge)),
+        shown,
+    })
 }
 
 /// A database service whose backend follows its URL: `postgres://` (or

@@ -461,10 +461,11 @@ impl Walk<'_, '_> {
         let empty = Node::empty_map(node.at.clone());
         let config = node.get("config").unwrap_or(&empty);
         let config_path = path.key("config");
-        let made = factory(name, config, &config_path, self.ctx).map_err(|e| match e {
-            MakeError::Load(e) => e,
-            MakeError::Config(e) => config_error(e, config, &config_path, name_node, path),
-        })?;
+        let made =
+            factory(name, config, &config_path, self.ctx, &self.handles).map_err(|e| match e {
+                MakeError::Load(e) => e,
+                MakeError::Config(e) => config_error(e, config, &config_path, name_node, path),
+            })?;
         let spec = apply(made.spec, &options);
         let mut shown_config = made.shown;
         for secret in self.ctx.secrets.borrow().iter() {

@@ -98,7 +98,11 @@ pub(crate) enum MakeError {
     Config(ConfigError),
 }
 
-type MakeFn = dyn Fn(&str, &Node, &Path, &Ctx<'_>) -> Result<Made, MakeError> + Send + Sync;
+/// A factory: the entry's name, its `config` node and where it is, the
+/// loading context, and the handles of the entries made before it (for a
+/// service that joins another, like a NATS bridge its bus).
+pub(crate) type MakeFn =
+    dyn Fn(&str, &Node, &Path, &Ctx<'_>, &Handles) -> Result<Made, MakeError> + Send + Sync;
 
 /// The services a configuration file can name, by their `type`, and the
 /// environment it is loaded with.
@@ -122,6 +126,7 @@ type MakeFn = dyn Fn(&str, &Node, &Path, &Ctx<'_>) -> Result<Made, MakeError> + 
 /// | `db` | [`Db::service`](crate::db::Db::service), [`DbConfig`](crate::db::DbConfig) | `Db<Sqlite>`, or `Db<Postgres>` for a `postgres://` URL |
 /// | `github` | [`GitHub::service`](crate::github::GitHub::service), [`GitHubConfig`](crate::github::GitHubConfig) | `GitHub` |
 /// | `http` | [`Http::service`](crate::http::Http::service), [`HttpConfig`](crate::http::HttpConfig) | `Http` |
+/// | `nats` | [`Bridge::service`](crate::nats::Bridge::service), [`NatsConfig`](crate::nats::NatsConfig) plus `bus` (the name of an earlier `bus` entry, default `events`) | `Bridge<serde_json::Value>` |
 ///
 /// (Each needs its cargo feature; `supervisor` is reserved for nested
 /// supervisors.)
@@ -281,19 +286,37 @@ impl ServiceTypes {
             !type_name.is_empty() && type_name != "supervisor",
             "a service type name must not be empty or `supervisor` (given {type_name:?})"
         );
-        let make =
-            move |name: &str, node: &Node, path: &Path, ctx: &Ctx<'_>| -> Result<Made, MakeError> {
-                let config: C = from_node(node, path, ctx).map_err(MakeError::Load)?;
-                let shown = serde_json::to_value(&config).unwrap_or_else(|e| {
-                    serde_json::Value::String(format!("<cannot be shown: {e}>"))
-                });
-                let (spec, handle) = make(name, config).map_err(MakeError::Config)?;
-                Ok(Made {
-                    spec,
-                    handle,
-                    shown,
-                })
-            };
+        let make = move |name: &str,
+                         node: &Node,
+                         path: &Path,
+                         ctx: &Ctx<'_>,
+                         _made_before: &Handles|
+              -> Result<Made, MakeError> {
+            let config: C = from_node(node, path, ctx).map_err(MakeError::Load)?;
+            let shown = serde_json::to_value(&config)
+                .unwrap_or_else(|e| serde_json::Value::String(format!("<cannot be shown: {e}>")));
+            let (spec, handle) = make(name, config).map_err(MakeError::Config)?;
+            Ok(Made {
+                spec,
+                handle,
+                shown,
+            })
+        };
+        self.factories.insert(type_name.to_string(), Arc::new(make));
+        self
+    }
+
+    /// Registers a factory that reads its node itself and sees the handles
+    /// made before it.
+    #[cfg(feature = "nats")]
+    pub(crate) fn insert_linked(
+        mut self,
+        type_name: &str,
+        make: impl Fn(&str, &Node, &Path, &Ctx<'_>, &Handles) -> Result<Made, MakeError>
+            + Send
+            + Sync
+            + 'static,
+    ) -> ServiceTypes {
         self.factories.insert(type_name.to_string(), Arc::new(make));
         self
     }

@@ -32,6 +32,8 @@ pub(crate) struct Site {
     pub root: String,
     pub config: Arc<HttpConfig>,
     pub app_metrics: Option<prometheus::Registry>,
+    /// Where `/services` reads many processes' health, if set.
+    pub fleet: Option<Arc<dyn super::FleetSource>>,
     pub counters: Arc<Counters>,
     /// Cancelled when the incarnation stops: open event streams end.
     pub closing: CancellationToken,
@@ -51,6 +53,7 @@ impl Drop for AbortOnDrop {
 pub struct HttpEngine {
     pub(crate) config: Arc<HttpConfig>,
     pub(crate) app_metrics: Option<prometheus::Registry>,
+    pub(crate) fleet: Option<Arc<dyn super::FleetSource>>,
     /// The bound socket. It outlives a crashed incarnation, so a restart
     /// keeps the port (and the connections waiting in its backlog); it is
     /// closed when the service is stopped or gone.
@@ -62,10 +65,15 @@ pub struct HttpEngine {
 }
 
 impl HttpEngine {
-    pub(crate) fn new(config: HttpConfig, app_metrics: Option<prometheus::Registry>) -> Self {
+    pub(crate) fn new(
+        config: HttpConfig,
+        app_metrics: Option<prometheus::Registry>,
+        fleet: Option<Arc<dyn super::FleetSource>>,
+    ) -> Self {
         HttpEngine {
             config: Arc::new(config),
             app_metrics,
+            fleet,
             listener: Mutex::new(None),
             local_addr: Mutex::new(None),
             server: Mutex::new(None),
@@ -154,6 +162,7 @@ impl Engine for HttpEngine {
             root,
             config: shared.config.clone(),
             app_metrics: shared.app_metrics.clone(),
+            fleet: shared.fleet.clone(),
             counters: shared.counters.clone(),
             closing,
         });

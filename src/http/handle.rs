@@ -63,12 +63,14 @@ impl Http {
         Self::builder(name).config(config).build()
     }
 
-    /// A builder, to serve an application's own Prometheus registry too.
+    /// A builder, to serve an application's own Prometheus registry or a
+    /// fleet source too.
     pub fn builder(name: impl Into<String>) -> HttpBuilder {
         HttpBuilder {
             name: name.into(),
             config: HttpConfig::default(),
             app_metrics: None,
+            fleet: None,
         }
     }
 
@@ -127,11 +129,21 @@ impl Http {
 ///     .unwrap();
 /// assert_eq!(ops.name(), "ops");
 /// ```
-#[derive(Debug)]
 pub struct HttpBuilder {
     name: String,
     config: HttpConfig,
     app_metrics: Option<prometheus::Registry>,
+    fleet: Option<std::sync::Arc<dyn super::FleetSource>>,
+}
+
+impl std::fmt::Debug for HttpBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpBuilder")
+            .field("name", &self.name)
+            .field("config", &self.config)
+            .field("fleet", &self.fleet.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl HttpBuilder {
@@ -148,16 +160,25 @@ impl HttpBuilder {
         self
     }
 
+    /// A fleet source: `/services` serves the health of every process it
+    /// knows, `/services?scope=local` this runtime's (see
+    /// [`fleet`](super::fleet)).
+    pub fn fleet(mut self, source: impl super::FleetSource) -> Self {
+        self.fleet = Some(std::sync::Arc::new(source));
+        self
+    }
+
     /// Checks the configuration and makes the spec and the handle.
     pub fn build(self) -> Result<(ChildSpec, Http), ConfigError> {
         let HttpBuilder {
             name,
             config,
             app_metrics,
+            fleet,
         } = self;
         let (spec, shared) = kit::service(name, |name| {
             config.validate(name)?;
-            Ok(HttpEngine::new(config, app_metrics))
+            Ok(HttpEngine::new(config, app_metrics, fleet))
         })?;
         Ok((spec, Http { shared }))
     }

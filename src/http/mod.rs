@@ -15,7 +15,7 @@
 //! | `GET /health/ready` | readiness: every [required](HttpConfig::required) service is ok, idle, busy or warning | everyone |
 //! | `GET /health/{group}` | a named [health group](HttpConfig::groups), shaped as `/health` | as `/health` |
 //! | `GET /metrics` | Prometheus text exposition (see [`metrics`]) | details |
-//! | `GET /services`, `GET /services/{name}` | the registry's [`HealthSnapshot`](crate::HealthSnapshot) / one [`HealthReport`](crate::HealthReport) as JSON | details |
+//! | `GET /services`, `GET /services/{name}` | the registry's [`HealthSnapshot`](crate::HealthSnapshot) / one [`HealthReport`](crate::HealthReport) as JSON; with a [fleet source](fleet), `/services` is every process's (`?scope=local`: this one's) | details |
 //! | `GET /services/events` | Server-Sent Events: every current status, then every transition (see [`events`]) | details |
 //! | `GET /` | a live page: the tree, a coloured status per service, restarts, uptime, message and details, updated from the event stream | everyone (its data is the event stream's) |
 //!
@@ -88,6 +88,7 @@
 mod config;
 mod engine;
 pub mod events;
+pub mod fleet;
 mod handle;
 mod health_json;
 mod kinds;
@@ -102,6 +103,7 @@ pub use config::{
     RESERVED_GROUPS,
 };
 pub use engine::HttpEngine;
+pub use fleet::FleetSource;
 pub use handle::{Http, HttpBuilder, HttpError};
 pub use health_json::CheckStatus;
 pub use metrics::ServitorCollector;

@@ -274,9 +274,13 @@ fn json_response(value: &impl serde::Serialize) -> HttpResponse {
 }
 
 async fn services(req: HttpRequest, site: Data) -> HttpResponse {
-    match access(&req, &site) {
-        Ok(()) => json_response(&site.registry.snapshot()),
-        Err(refusal) => refusal.response(),
+    if let Err(refusal) = access(&req, &site) {
+        return refusal.response();
+    }
+    let local = req.query_string().split('&').any(|kv| kv == "scope=local");
+    match &site.fleet {
+        Some(fleet) if !local => json_response(&fleet.fleet_snapshot()),
+        _ => json_response(&site.registry.snapshot()),
     }
 }
 

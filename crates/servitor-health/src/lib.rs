@@ -28,6 +28,7 @@
 
 #![deny(missing_docs)]
 
+pub mod fleet;
 mod report;
 mod snapshot;
 pub mod status;

@@ -35,6 +35,10 @@ impl FetchError {
 impl std::fmt::Display for FetchError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            FetchError::Unreachable { url, why } if url.starts_with("nats:") => write!(
+                f,
+                "cannot reach NATS at {url} ({why}) (set it with --nats or SERVITOR_NATS)"
+            ),
             FetchError::Unreachable { url, why } => write!(
                 f,
                 "cannot reach {url} ({why}): is the application running, with its endpoint on that address? (set it with --url or SERVITOR_URL)"

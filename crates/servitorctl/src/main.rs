@@ -1,16 +1,20 @@
 //! `servitorctl`: the status of a running servitor application, in the
 //! terminal. It reads the application's HTTP endpoint (`servitor::http`) —
-//! `/services` for one look, `/services/events` to follow — and links
-//! neither actix nor tokio: its data types come from `servitor-health`.
+//! `/services` for one look, `/services/events` to follow — or, with
+//! `--nats`, the health every process of a fleet publishes on NATS; it
+//! links neither actix nor tokio: its data types come from
+//! `servitor-health`.
 //!
 //! ```text
 //! servitorctl                          # the table; exit code 0 when healthy
 //! servitorctl --watch                  # redrawn on every change (a line per change when piped)
 //! servitorctl db cache --detailed      # some services, with their details
 //! servitorctl --json | jq .status      # for scripts
+//! servitorctl --nats nats://127.0.0.1:4222 --app shop   # every process of the fleet
 //! ```
 
 mod client;
+mod nats;
 mod render;
 
 use anstream::{eprintln, print, println};
@@ -96,6 +100,21 @@ struct Args {
     #[arg(long)]
     legend: bool,
 
+    /// Read the fleet's health from NATS instead of one endpoint: every
+    /// process that publishes on `servitor.health.>` (servitor's `nats`
+    /// bridge), one node per process, stale when its heartbeat stopped.
+    #[arg(long, env = "SERVITOR_NATS", value_name = "URL")]
+    nats: Option<String>,
+
+    /// With --nats: only this application's processes.
+    #[arg(long, requires = "nats")]
+    app: Option<String>,
+
+    /// With --nats: seconds to listen before showing the fleet (at least
+    /// one heartbeat interval of the processes, 2 s by default).
+    #[arg(long, default_value_t = 3.0, value_parser = positive_seconds, requires = "nats")]
+    listen: f64,
+
     /// Seconds to wait for the endpoint.
     #[arg(long, default_value_t = 5.0, value_parser = positive_seconds)]
     timeout: f64,
@@ -137,10 +156,11 @@ fn main() -> ExitCode {
         args.token.clone(),
         Duration::from_secs_f64(args.timeout),
     );
-    let code = if args.watch {
-        watch(&args, &client)
-    } else {
-        once(&args, &client)
+    let code = match (&args.nats, args.watch) {
+        (Some(url), true) => fleet_watch(&args, url),
+        (Some(url), false) => fleet_once(&args, url),
+        (None, true) => watch(&args, &client),
+        (None, false) => once(&args, &client),
     };
     ExitCode::from(code)
 }
@@ -208,11 +228,86 @@ fn terminal_width() -> Option<u16> {
 }
 
 fn once(args: &Args, client: &Client) -> u8 {
-    let snapshot = match client.snapshot() {
-        Ok(s) => s,
+    match client.snapshot() {
+        Ok(snapshot) => show(args, &snapshot),
+        Err(e) => fail(&e),
+    }
+}
+
+fn fleet_listener(args: &Args, url: &str) -> Result<nats::Listener, FetchError> {
+    nats::Listener::connect(
+        url,
+        args.app.as_deref(),
+        Duration::from_secs_f64(args.timeout),
+    )
+}
+
+/// Listens for `--listen` seconds, then shows every process heard from.
+fn fleet_once(args: &Args, url: &str) -> u8 {
+    let mut fleet = nats::new_fleet();
+    let gathered = fleet_listener(args, url)
+        .and_then(|mut l| nats::gather(&mut l, &mut fleet, Duration::from_secs_f64(args.listen)));
+    if let Err(e) = gathered {
+        return fail(&e);
+    }
+    let snapshot = fleet.snapshot(Instant::now()).to_health_snapshot();
+    if snapshot.services.is_empty() {
+        eprintln!(
+            "servitorctl: no process published its health on {} within {}s{}",
+            nats::shown(url),
+            args.listen,
+            args.app
+                .as_ref()
+                .map(|a| format!(" for the app `{a}`"))
+                .unwrap_or_default()
+        );
+        return EXIT_NO_MATCH;
+    }
+    show(args, &snapshot)
+}
+
+/// Redraws the fleet every second (a line per status change when piped).
+fn fleet_watch(args: &Args, url: &str) -> u8 {
+    let redraw = std::io::stdout().is_terminal();
+    let started = Instant::now();
+    let mut listener = match fleet_listener(args, url) {
+        Ok(l) => l,
         Err(e) => return fail(&e),
     };
-    let view = shown(args, &snapshot);
+    let mut fleet = nats::new_fleet();
+    let mut before: std::collections::BTreeMap<String, Status> = Default::default();
+    loop {
+        if let Err(e) = nats::gather(&mut listener, &mut fleet, Duration::from_secs(1)) {
+            return fail(&e);
+        }
+        let now = Instant::now();
+        fleet.prune(now);
+        let snapshot = fleet.snapshot(now).to_health_snapshot();
+        if redraw {
+            draw(args, &nats::shown(url), &snapshot, started);
+            continue;
+        }
+        for r in &shown(args, &snapshot).services {
+            let from = before.insert(r.path.clone(), r.status);
+            if from != Some(r.status) {
+                println!(
+                    "{}",
+                    render::transition(
+                        started.elapsed().as_millis() as u64,
+                        &r.path,
+                        from,
+                        r.status,
+                        r.message.as_deref(),
+                    )
+                );
+            }
+        }
+    }
+}
+
+/// Prints the shown part of `snapshot` as asked and returns the exit code.
+fn show(args: &Args, snapshot: &HealthSnapshot) -> u8 {
+    let view = shown(args, snapshot);
     if !args.names.is_empty() && view.services.is_empty() {
         eprintln!(
             "servitorctl: no service matches {} (of {} registered{})",
@@ -259,7 +354,7 @@ fn watch(args: &Args, client: &Client) -> u8 {
                 Event::Snapshot(s) => {
                     snapshot = s;
                     if redraw {
-                        draw(args, &snapshot, started);
+                        draw(args, &args.url, &snapshot, started);
                     }
                 }
                 Event::Status(change) => {
@@ -269,7 +364,7 @@ fn watch(args: &Args, client: &Client) -> u8 {
                     );
                     apply(&mut snapshot, &change);
                     if redraw {
-                        draw(args, &snapshot, started);
+                        draw(args, &args.url, &snapshot, started);
                     } else if args.names.is_empty() || !shown_now.services.is_empty() {
                         println!(
                             "{}",
@@ -330,12 +425,12 @@ fn apply(snapshot: &mut HealthSnapshot, change: &client::StatusEvent) {
     *snapshot = HealthSnapshot::new(services);
 }
 
-fn draw(args: &Args, snapshot: &HealthSnapshot, started: Instant) {
+fn draw(args: &Args, source: &str, snapshot: &HealthSnapshot, started: Instant) {
     let view = shown(args, snapshot);
     let mut screen = String::from("\x1b[H\x1b[2J");
     screen.push_str(&format!(
         "{} — watching for {}s (Ctrl-C ends)\n\n",
-        args.url,
+        source,
         started.elapsed().as_secs()
     ));
     screen.push_str(&render::table(&view, terminal_width()));
