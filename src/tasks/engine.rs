@@ -121,6 +121,8 @@ pub struct TaskEngine {
     closed: AtomicBool,
     /// Stops the workers of the current incarnation.
     workers: Mutex<CancellationToken>,
+    /// Handlers tasks may be submitted to by name.
+    pub(crate) handlers: super::Handlers,
 }
 
 impl std::fmt::Debug for TaskEngine {
@@ -133,7 +135,7 @@ impl std::fmt::Debug for TaskEngine {
 }
 
 /// What one attempt came to.
-enum Ended {
+pub(crate) enum Ended {
     Returned(Outcome),
     Panicked(String),
     TimedOut(Duration),
@@ -153,6 +155,7 @@ impl TaskEngine {
             busy: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             workers: Mutex::new(CancellationToken::new()),
+            handlers: super::Handlers::new(),
         }
     }
 
@@ -216,6 +219,9 @@ impl TaskEngine {
         };
         st.next_id += 1;
         let id = st.next_id;
+        // A task waiting for its start time is pending but not queued; the
+        // submitter's timer queues it (`requeue`).
+        let queued_now = options.wait_before_start().is_none();
         if let Some(key) = &options.unique_key {
             st.unique.insert(key.clone(), id);
         }
@@ -236,13 +242,16 @@ impl TaskEngine {
                 work: Some(work),
                 token: Arc::new(CancellationToken::new()),
                 cancel_requested: false,
-                in_queue: true,
+                in_queue: queued_now,
                 waiters: None,
             }),
         );
+        st.stats.submitted += 1;
+        if !queued_now {
+            return Ok(Some(TaskId(id)));
+        }
         st.queues[options.priority.index()].push_back(id);
         st.queued += 1;
-        st.stats.submitted += 1;
         drop(st);
         self.work.notify_one();
         Ok(Some(TaskId(id)))
@@ -533,7 +542,11 @@ impl TaskEngine {
             Ended::Returned(Err(e)) => {
                 let message = e.to_string();
                 match &rec.retry {
-                    Some(policy) if policy.is_retryable(&e) && !cancelled => {
+                    Some(policy)
+                        if policy.is_retryable(&e)
+                            && !cancelled
+                            && !super::handler::is_payload_error(&e) =>
+                    {
                         if rec.attempts < policy.max_attempts()
                             && !self.closed.load(Ordering::Acquire)
                         {
@@ -578,8 +591,8 @@ impl TaskEngine {
         None
     }
 
-    /// Puts a task back in the queue after its retry backoff.
-    fn requeue(&self, id: u64) {
+    /// Puts a task in the queue after its retry backoff or start delay.
+    pub(crate) fn requeue(&self, id: u64) {
         let mut st = self.state.lock();
         let Some(rec) = st.records.get_mut(&id) else {
             return;
@@ -741,7 +754,7 @@ const YIELD_EVERY: u32 = 16;
 
 type Caught = Result<Outcome, Panic>;
 
-async fn run(
+pub(crate) async fn run(
     work: Work,
     cx: TaskContext,
     timeout: Option<Duration>,

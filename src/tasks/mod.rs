@@ -76,9 +76,14 @@
 //!   names the field.
 
 mod config;
+#[cfg(feature = "durable")]
+#[cfg_attr(docsrs, doc(cfg(feature = "durable")))]
+pub mod durable;
 mod engine;
 mod error;
 mod handle;
+mod handler;
+mod queue;
 mod task;
 
 pub use config::{
@@ -89,6 +94,8 @@ pub use config::{
 pub use engine::TaskEngine;
 pub use error::TaskError;
 pub use handle::Tasks;
+pub use handler::{Handlers, PayloadError};
+pub use queue::TaskQueue;
 
 /// The supervised actor of a task service: the kit's
 /// [`Driver`](crate::kit::Driver) of its engine. It takes no messages.

@@ -6,7 +6,7 @@ use crate::kit::Backoff;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -254,6 +254,10 @@ pub struct TaskOptions {
     pub unique_key: Option<String>,
     /// What to do when the queue is full (default wait).
     pub on_full: OnFull,
+    /// The earliest time the task may start; `None` (the default): at once.
+    /// A task waiting for its time is pending but not queued: it does not
+    /// count against the queue's capacity.
+    pub run_at: Option<SystemTime>,
 }
 
 impl TaskOptions {
@@ -281,6 +285,24 @@ impl TaskOptions {
     pub fn on_full(mut self, on_full: OnFull) -> Self {
         self.on_full = on_full;
         self
+    }
+    /// Sets [`run_at`](Self::run_at).
+    pub fn run_at(mut self, at: SystemTime) -> Self {
+        self.run_at = Some(at);
+        self
+    }
+    /// Sets [`run_at`](Self::run_at) to `delay` from now.
+    pub fn run_after(mut self, delay: Duration) -> Self {
+        self.run_at = Some(SystemTime::now() + delay);
+        self
+    }
+
+    /// How long from now until the task may start, if it must wait.
+    pub(crate) fn wait_before_start(&self) -> Option<Duration> {
+        let at = self.run_at?;
+        at.duration_since(SystemTime::now())
+            .ok()
+            .filter(|d| !d.is_zero())
     }
 }
 
