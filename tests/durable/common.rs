@@ -6,6 +6,7 @@
 use servitor::db::sqlx::{self, Connection, Executor};
 use servitor::db::{Db, DbConfig, PgDb, Postgres};
 use servitor::tasks::durable::{DurableConfig, DurableTasks};
+use servitor::tasks::TaskContext;
 use servitor::testing::TestTree;
 use servitor::{ChildSpec, Supervisor};
 use std::time::Duration;
@@ -122,4 +123,36 @@ pub async fn start(
     }
     let tree = TestTree::start_tree(tree).await.expect("the tree starts");
     (tree, handles)
+}
+
+/// Registers `double`: notes the run in `<prefix>_runs`, returns twice its
+/// number.
+pub fn register_double(tasks: &DurableTasks, tables: &Tables) {
+    let sql = format!(
+        "INSERT INTO {}_runs (task_id, attempt, pid) VALUES ($1, $2, $3)",
+        tables.prefix
+    );
+    let url = tables.url.clone();
+    let pool = std::sync::Arc::new(tokio::sync::OnceCell::new());
+    tasks
+        .handlers()
+        .register("double", move |cx: TaskContext, n: i64| {
+            let (sql, url, pool) = (sql.clone(), url.clone(), pool.clone());
+            async move {
+                let pool = pool
+                    .get_or_try_init(|| {
+                        servitor::db::sqlx::postgres::PgPoolOptions::new()
+                            .max_connections(4)
+                            .connect(&url)
+                    })
+                    .await?;
+                servitor::db::sqlx::query(servitor::db::sqlx::AssertSqlSafe(sql))
+                    .bind(cx.id().0 as i64)
+                    .bind(cx.attempt() as i32)
+                    .bind(std::process::id() as i32)
+                    .execute(pool)
+                    .await?;
+                Ok::<_, servitor::db::sqlx::Error>(n * 2)
+            }
+        });
 }

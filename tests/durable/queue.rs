@@ -2,7 +2,7 @@
 //! into the dead-letter state, lease expiry, cancellation, unique keys and
 //! configuration checks.
 
-use crate::common::{start, Tables, BOUND};
+use crate::common::{register_double, start, Tables, BOUND};
 use servitor::db::{Db, DbConfig, Postgres};
 use servitor::kit::Backoff;
 use servitor::tasks::durable::{DurableConfig, DurableTasks};
@@ -10,34 +10,6 @@ use servitor::tasks::{
     Priority, RetryPolicy, TaskContext, TaskError, TaskFilter, TaskOptions, TaskQueue, TaskStatus,
 };
 use std::time::{Duration, SystemTime};
-
-/// Registers `double`: notes the run in `<prefix>_runs`, returns twice its
-/// number.
-fn register_double(tasks: &DurableTasks, tables: &Tables) {
-    let sql = format!(
-        "INSERT INTO {}_runs (task_id, attempt, pid) VALUES ($1, $2, $3)",
-        tables.prefix
-    );
-    let url = tables.url.clone();
-    let pool = std::sync::Arc::new(tokio::sync::OnceCell::new());
-    tasks
-        .handlers()
-        .register("double", move |cx: TaskContext, n: i64| {
-            let (sql, url, pool) = (sql.clone(), url.clone(), pool.clone());
-            async move {
-                let pool = pool
-                    .get_or_try_init(|| servitor::db::sqlx::PgPool::connect(&url))
-                    .await?;
-                servitor::db::sqlx::query(servitor::db::sqlx::AssertSqlSafe(sql))
-                    .bind(cx.id().0 as i64)
-                    .bind(cx.attempt() as i32)
-                    .bind(std::process::id() as i32)
-                    .execute(pool)
-                    .await?;
-                Ok::<_, servitor::db::sqlx::Error>(n * 2)
-            }
-        });
-}
 
 #[actix_rt::test]
 async fn named_tasks_complete_with_their_results_stored() {
