@@ -313,7 +313,63 @@ impl TaskOptions {
 pub struct TaskContext {
     pub(crate) id: TaskId,
     pub(crate) attempt: u32,
-    pub(crate) token: Arc<CancellationToken>,
+    pub(crate) token: Arc<TaskToken>,
+}
+
+/// A task's cancellation flag. Cheaper than a [`CancellationToken`] (one
+/// allocation with the flag inline, no lock to share or drop it), which
+/// most tasks never ask for; one is made on demand by
+/// [`TaskContext::token`] and cancelled with the flag.
+#[derive(Default)]
+pub(crate) struct TaskToken {
+    cancelled: std::sync::atomic::AtomicBool,
+    wake: tokio::sync::Notify,
+    linked: std::sync::OnceLock<CancellationToken>,
+}
+
+impl fmt::Debug for TaskToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskToken")
+            .field("cancelled", &self.is_cancelled())
+            .finish()
+    }
+}
+
+impl TaskToken {
+    pub(crate) fn cancel(&self) {
+        use std::sync::atomic::Ordering;
+        if !self.cancelled.swap(true, Ordering::SeqCst) {
+            self.wake.notify_waiters();
+            if let Some(token) = self.linked.get() {
+                token.cancel();
+            }
+        }
+    }
+
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.cancelled.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub(crate) async fn cancelled(&self) {
+        loop {
+            let woken = self.wake.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            if self.is_cancelled() {
+                return;
+            }
+            woken.await;
+        }
+    }
+
+    fn token(&self) -> CancellationToken {
+        let token = self.linked.get_or_init(CancellationToken::new).clone();
+        // A cancel that came before the token was made did not see it.
+        if self.is_cancelled() {
+            token.cancel();
+        }
+        token
+    }
 }
 
 impl TaskContext {
@@ -335,7 +391,7 @@ impl TaskContext {
     }
     /// The token itself, for libraries that take one.
     pub fn token(&self) -> CancellationToken {
-        CancellationToken::clone(&self.token)
+        self.token.token()
     }
 }
 

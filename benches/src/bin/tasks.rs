@@ -39,9 +39,12 @@ const CONTENDERS: [&str; 4] = [
     "tokio::spawn + join, 2-worker runtime",
 ];
 
-fn service(name: &str, placement: Placement) -> (servitor::ChildSpec, Tasks) {
-    Tasks::service(
-        name,
+/// One round: a fresh runtime with one task service (4 workers, queue
+/// and retention large enough for all), started and shut down outside the
+/// timed part, as a fresh tokio runtime would be.
+async fn servitor_round(placement: Placement) -> f64 {
+    let (spec, tasks) = Tasks::service(
+        "bench",
         TasksConfig {
             workers: 4,
             worker_placement: placement,
@@ -50,11 +53,10 @@ fn service(name: &str, placement: Placement) -> (servitor::ChildSpec, Tasks) {
             ..TasksConfig::default()
         },
     )
-    .unwrap()
-}
-
-async fn servitor_round(tasks: &Tasks) -> f64 {
-    let before = tasks.stats().completed;
+    .unwrap();
+    let app = Runtime::start(Supervisor::builder("app").child(spec).build().unwrap())
+        .await
+        .unwrap();
     let start = Instant::now();
     let mut ids = Vec::with_capacity(N);
     for i in 0..N {
@@ -68,7 +70,8 @@ async fn servitor_round(tasks: &Tasks) -> f64 {
         tasks.wait(id, Duration::from_secs(60)).await.unwrap();
     }
     let rate = N as f64 / start.elapsed().as_secs_f64();
-    assert_eq!(tasks.stats().completed - before, N as u64);
+    assert_eq!(tasks.stats().completed, N as u64);
+    app.shutdown().await.unwrap();
     rate
 }
 
@@ -84,35 +87,44 @@ async fn spawn_round() -> f64 {
 }
 
 async fn throughput() {
-    let (inherit_spec, inherit) = service("inherit", Placement::Inherit);
-    let (pool_spec, pool) = service("pool", Placement::Pool);
-    let app = Runtime::start(
-        Supervisor::builder("app")
-            .child(inherit_spec)
-            .child(pool_spec)
-            .build()
-            .unwrap(),
-    )
-    .await
-    .unwrap();
     let mt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
     // Warm every contender once.
-    servitor_round(&inherit).await;
-    servitor_round(&pool).await;
+    servitor_round(Placement::Inherit).await;
+    servitor_round(Placement::Pool).await;
     spawn_round().await;
     mt.spawn(spawn_round()).await.unwrap();
+    // `--only <i>`: contender `i` alone, 20 rounds (for a profiler).
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|p| args.get(p + 1))
+    {
+        let i: usize = i.parse().expect("a contender index");
+        for _ in 0..20 {
+            let rate = match i {
+                0 => servitor_round(Placement::Inherit).await,
+                1 => spawn_round().await,
+                2 => servitor_round(Placement::Pool).await,
+                _ => mt.spawn(spawn_round()).await.unwrap(),
+            };
+            println!("{}: {rate:.0} tasks/s", CONTENDERS[i]);
+        }
+        mt.shutdown_background();
+        return;
+    }
     let mut rounds = Rounds::new(&CONTENDERS).budget(9, 41, 3.0);
     while rounds.more() || rounds.ratio(2, 3).spread > 3.0 && rounds.rounds() < 41 {
         let mut round = vec![0.0; CONTENDERS.len()];
         for i in rounds.order() {
             round[i] = match i {
-                0 => servitor_round(&inherit).await,
+                0 => servitor_round(Placement::Inherit).await,
                 1 => spawn_round().await,
-                2 => servitor_round(&pool).await,
+                2 => servitor_round(Placement::Pool).await,
                 _ => mt.spawn(spawn_round()).await.unwrap(),
             };
         }
@@ -137,7 +149,6 @@ async fn throughput() {
         multi.label(),
         if multi.median >= 1.0 { "met" } else { "missed" }
     );
-    app.shutdown().await.unwrap();
     mt.shutdown_background();
 }
 
@@ -212,7 +223,7 @@ async fn memory() {
 #[actix_rt::main]
 async fn main() {
     throughput().await;
-    if std::env::args().any(|a| a == "--no-memory") {
+    if std::env::args().any(|a| a == "--no-memory" || a == "--only") {
         return;
     }
     memory().await;

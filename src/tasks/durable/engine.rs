@@ -288,7 +288,7 @@ impl DurableEngine {
 
 /// A claimed task a worker holds, until it is settled.
 struct Held {
-    token: Arc<CancellationToken>,
+    token: Arc<crate::tasks::task::TaskToken>,
     /// The renewal found the lease gone: another worker owns the task.
     lost: bool,
     cancel_requested: bool,
@@ -338,7 +338,7 @@ async fn run_batch(shared: &Shared<DurableEngine>, owner: &str, claims: Vec<Clai
             .iter()
             .map(|c| {
                 let held = Held {
-                    token: Arc::new(CancellationToken::new()),
+                    token: Arc::default(),
                     lost: false,
                     cancel_requested: c.cancel_requested,
                 };
