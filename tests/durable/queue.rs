@@ -411,3 +411,31 @@ fn configuration_is_checked_before_start_and_names_the_field() {
         assert_eq!(field(config).as_deref(), Some(name));
     }
 }
+
+/// The same calls as the in-memory suite's, through the trait.
+async fn round_trip(queue: &impl TaskQueue) {
+    queue
+        .handlers()
+        .register("double", |_cx: TaskContext, n: i64| async move {
+            Ok::<_, std::io::Error>(n * 2)
+        });
+    let id = queue.enqueue("double", &21).await.unwrap();
+    let done = queue.wait(id, BOUND).await.unwrap();
+    assert_eq!(done.result, Some(serde_json::json!(42)));
+    assert_eq!(queue.task(id).await.unwrap().status, TaskStatus::Completed);
+    assert_eq!(queue.tasks(&TaskFilter::all()).await.unwrap().len(), 1);
+    assert!(!queue.cancel(id).await.unwrap());
+}
+
+#[actix_rt::test]
+async fn the_task_queue_trait_drives_the_durable_service() {
+    let Some(tables) = Tables::new("trait").await else {
+        return;
+    };
+    let (tree, handles) = start(&tables, |db| {
+        vec![DurableTasks::service("jobs", tables.config(), db.clone()).unwrap()]
+    })
+    .await;
+    round_trip(&handles[0]).await;
+    tree.shutdown().await;
+}
