@@ -109,7 +109,7 @@ async fn coordinator() -> Result<(), Box<dyn std::error::Error>> {
     .await?;
 
     let exe = std::env::current_exe()?;
-    let mut workers = vec![
+    let mut workers = [
         std::process::Command::new(&exe).arg("worker").spawn()?,
         std::process::Command::new(&exe).arg("worker").spawn()?,
     ];

@@ -219,9 +219,8 @@ async fn measure(conn: &mut sqlx::PgConnection, kind: &str, k: usize) -> f64 {
     .await
     .unwrap();
     // Unfinished rows are in the two partial indexes: the count stays cheap.
-    let left = format!(
-        "SELECT count(*) FROM {t} WHERE queue = $1 AND status IN ('pending', 'running')"
-    );
+    let left =
+        format!("SELECT count(*) FROM {t} WHERE queue = $1 AND status IN ('pending', 'running')");
     loop {
         let n: i64 = sqlx::query_scalar(AssertSqlSafe(left.as_str()))
             .bind(&queue)

@@ -551,19 +551,14 @@ impl Engine for DurableEngine {
 
     /// Applies the queue's migrations (once per database, whichever
     /// process comes first; the others find them applied).
-    fn start(
-        shared: Shared<Self>,
-        _cx: ServiceContext,
-    ) -> impl Future<Output = Result<(), BoxError>> + 'static {
-        async move {
-            let migrations = shared.sql.migrations();
-            shared
-                .db
-                .migrate(&migrations)
-                .await
-                .map_err(|e| -> BoxError { Box::new(shared.db_error(e)) })?;
-            Ok(())
-        }
+    async fn start(shared: Shared<Self>, _cx: ServiceContext) -> Result<(), BoxError> {
+        let migrations = shared.sql.migrations();
+        shared
+            .db
+            .migrate(&migrations)
+            .await
+            .map_err(|e| -> BoxError { Box::new(shared.db_error(e)) })?;
+        Ok(())
     }
 
     fn run(
