@@ -14,6 +14,12 @@
 //!   ([`Tasks::submit_blocking`], run on tokio's blocking pool so the
 //!   arbiter is never stalled) and get a [`TaskId`]. A task's `Ok` value is
 //!   kept as JSON ([`TaskInfo::result`]); an error as its message.
+//! * **Named handlers**: register code under a name ([`Handlers`], through
+//!   [`Tasks::handlers`]) and [`enqueue`](Tasks::enqueue) tasks as that
+//!   name and a serde payload — what can be stored and run by another
+//!   process. [`TaskQueue`] is the API the in-memory service and the
+//!   durable PostgreSQL queue (`durable`, feature `durable`) share.
+//! * **Start times**: [`TaskOptions::run_at`] / [`run_after`](TaskOptions::run_after).
 //! * **Statuses** ([`TaskStatus`]): pending, running, completed, failed,
 //!   cancelled, timed out, dead (retries exhausted). An unknown id is
 //!   [`TaskError::NotFound`].
