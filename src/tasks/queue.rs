@@ -1,33 +1,4 @@
-//! [`TaskQueue`]: what a task service offers whatever stores its tasks — in
-//! this process's memory ([`Tasks`](super::Tasks)) or in PostgreSQL, shared
-//! by many processes (`DurableTasks`, feature `durable`).
-//!
-//! Code written against the trait runs on either: register handlers by
-//! name, enqueue tasks as a name and a serde payload, read them back, wait
-//! for them, cancel them.
-//!
-//! ```
-//! use std::time::Duration;
-//! use servitor::tasks::{TaskContext, TaskQueue, TaskStatus, Tasks, TasksConfig};
-//! use servitor::testing::TestTree;
-//!
-//! /// Works with the in-memory service and with a durable one alike.
-//! async fn welcome(queue: &impl TaskQueue, user: &str) -> Result<String, servitor::tasks::TaskError> {
-//!     let id = queue.enqueue("welcome", &user).await?;
-//!     let done = queue.wait(id, Duration::from_secs(5)).await?;
-//!     assert_eq!(done.status, TaskStatus::Completed);
-//!     Ok(done.result.unwrap().as_str().unwrap().to_string())
-//! }
-//!
-//! # #[actix_rt::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let (spec, tasks) = Tasks::service("jobs", TasksConfig::default())?;
-//! tasks.handlers().register("welcome", |_cx: TaskContext, user: String| async move {
-//!     Ok::<_, std::io::Error>(format!("hello, {user}"))
-//! });
-//! let tree = TestTree::start(spec).await?;
-//! assert_eq!(welcome(&tasks, "ada").await?, "hello, ada");
-//! # tree.shutdown().await; Ok(()) }
-//! ```
+//! [`TaskQueue`]: the task service's API, whatever stores the tasks.
 
 use super::error::TaskError;
 use super::handler::Handlers;
@@ -36,8 +7,36 @@ use serde::Serialize;
 use std::future::Future;
 use std::time::Duration;
 
-/// A task service's queue, whatever backend stores it. See the
-/// [module docs](self).
+/// What a task service offers, whatever stores its tasks — in
+/// this process's memory ([`Tasks`](super::Tasks)) or in PostgreSQL, shared
+/// by many processes (`DurableTasks`, feature `durable`).
+///
+/// Code written against the trait runs on either: register handlers by
+/// name, enqueue tasks as a name and a serde payload, read them back, wait
+/// for them, cancel them.
+///
+/// ```
+/// use std::time::Duration;
+/// use servitor::tasks::{TaskContext, TaskQueue, TaskStatus, Tasks, TasksConfig};
+/// use servitor::testing::TestTree;
+///
+/// /// Works with the in-memory service and with a durable one alike.
+/// async fn welcome(queue: &impl TaskQueue, user: &str) -> Result<String, servitor::tasks::TaskError> {
+///     let id = queue.enqueue("welcome", &user).await?;
+///     let done = queue.wait(id, Duration::from_secs(5)).await?;
+///     assert_eq!(done.status, TaskStatus::Completed);
+///     Ok(done.result.unwrap().as_str().unwrap().to_string())
+/// }
+///
+/// # #[actix_rt::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (spec, tasks) = Tasks::service("jobs", TasksConfig::default())?;
+/// tasks.handlers().register("welcome", |_cx: TaskContext, user: String| async move {
+///     Ok::<_, std::io::Error>(format!("hello, {user}"))
+/// });
+/// let tree = TestTree::start(spec).await?;
+/// assert_eq!(welcome(&tasks, "ada").await?, "hello, ada");
+/// # tree.shutdown().await; Ok(()) }
+/// ```
 pub trait TaskQueue {
     /// The handlers tasks are run with, by name.
     fn handlers(&self) -> &Handlers;
