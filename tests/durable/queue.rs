@@ -439,3 +439,22 @@ async fn the_task_queue_trait_drives_the_durable_service() {
     round_trip(&handles[0]).await;
     tree.shutdown().await;
 }
+
+#[actix_rt::test]
+async fn operations_before_the_service_starts_are_refused_with_a_typed_error() {
+    let (_spec, db) =
+        Db::<Postgres>::service("db", DbConfig::url("postgres://u@127.0.0.1/x")).unwrap();
+    let (_tasks_spec, tasks) = DurableTasks::service("jobs", DurableConfig::default(), db).unwrap();
+    let not_started = TaskError::NotStarted {
+        service: "jobs".into(),
+    };
+    assert_eq!(tasks.enqueue("send", &1).await.unwrap_err(), not_started);
+    assert_eq!(
+        tasks.get(servitor::tasks::TaskId(1)).await.unwrap_err(),
+        not_started
+    );
+    assert_eq!(
+        tasks.cancel(servitor::tasks::TaskId(1)).await.unwrap_err(),
+        not_started
+    );
+}
