@@ -25,7 +25,6 @@ use futures_util::future::LocalBoxFuture;
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
@@ -104,9 +103,7 @@ impl Record {
 #[derive(Default)]
 struct State {
     next_id: u64,
-    // Inline: one allocation less per task. The table grows only until
-    // the retention limit is reached, then its capacity is reused.
-    records: HashMap<u64, Record, BuildHasherDefault<IdHasher>>,
+    records: super::records::Records<Record>,
     queues: [VecDeque<u64>; 3],
     queued: usize,
     unique: HashMap<String, u64>,
@@ -295,7 +292,7 @@ impl TaskEngine {
             .iter()
             .filter(|(_, r)| filter.status.is_none_or(|s| r.status == s))
             .filter(|(_, r)| filter.name.as_deref().is_none_or(|n| r.name == n))
-            .map(|(&id, r)| (id, r))
+            .map(|(id, r)| (id, r))
             .collect();
         // Ids grow with submission: newest first is highest id first.
         matching.sort_unstable_by_key(|&(id, _)| std::cmp::Reverse(id));
@@ -435,7 +432,7 @@ impl TaskEngine {
             .records
             .iter()
             .filter(|(_, r)| !r.status.is_finished())
-            .map(|(&id, _)| id)
+            .map(|(id, _)| id)
             .collect();
         for id in ids {
             let rec = st.records.get_mut(&id).expect("listed above");
@@ -932,25 +929,4 @@ fn extra(options: &TaskOptions, default_timeout: Option<Duration>) -> Option<Box
         timeout,
         retry: options.retry.clone(),
     }))
-}
-
-/// Hashes task ids (sequential integers) by Fibonacci multiplication:
-/// cheap, and it spreads neighbouring ids over the table.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ b as u64).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
 }

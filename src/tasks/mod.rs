@@ -90,6 +90,7 @@ mod error;
 mod handle;
 mod handler;
 mod queue;
+mod records;
 mod task;
 
 pub use config::{
