@@ -292,7 +292,6 @@ impl TaskEngine {
             .iter()
             .filter(|(_, r)| filter.status.is_none_or(|s| r.status == s))
             .filter(|(_, r)| filter.name.as_deref().is_none_or(|n| r.name == n))
-            .map(|(id, r)| (id, r))
             .collect();
         // Ids grow with submission: newest first is highest id first.
         matching.sort_unstable_by_key(|&(id, _)| std::cmp::Reverse(id));
