@@ -88,7 +88,7 @@ impl Tables {
     /// A small pool for one test (tests run in parallel on one server).
     pub fn db_config(&self) -> DbConfig {
         DbConfig {
-            max_connections: 6,
+            max_connections: 7,
             health_interval: Duration::from_millis(200),
             ..DbConfig::url(self.url.clone())
         }

@@ -51,7 +51,10 @@ pub struct DurableConfig {
     /// letter, at most 40 characters. Default `servitor`.
     pub table_prefix: String,
     /// Tasks of this process running at once. From 0 (a process that only
-    /// enqueues and reads) to 1024. Default 4.
+    /// enqueues and reads) to 1024, and at most the database service's
+    /// `max_connections` less 3 (each worker may hold a connection while
+    /// the lease renewer, the sweep and the count need one each; checked
+    /// when the spec is made). Default 4.
     pub workers: usize,
     /// The most tasks one worker claims in one statement; they run one
     /// after another under one lease renewal. From 1 to 1000. Default 4.

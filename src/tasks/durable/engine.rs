@@ -24,6 +24,7 @@ use parking_lot::Mutex;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
+use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -286,30 +287,32 @@ impl DurableEngine {
     }
 }
 
-/// A claimed task a worker holds, until it is settled.
+/// A claimed task a worker of this process holds, until it is settled.
 struct Held {
     token: Arc<crate::tasks::task::TaskToken>,
-    /// The renewal found the lease gone: another worker owns the task.
+    /// The renewal found the lease gone: another process owns the task.
     lost: bool,
     cancel_requested: bool,
 }
 
-type HeldSet = RefCell<HashMap<i64, Held>>;
+/// Every task this process's workers hold, whose leases its one renewer
+/// renews (one statement per interval, one connection, however many
+/// workers). Workers and renewer share one task on the service's arbiter.
+type HeldSet = Rc<RefCell<HashMap<i64, Held>>>;
 
 /// One worker: claims and runs tasks until `stop` fires, finishing the
 /// batch in hand first.
-async fn worker(shared: Shared<DurableEngine>, index: usize, stop: CancellationToken) {
-    let owner = format!("{}/{index}", shared.owner);
+async fn worker(shared: Shared<DurableEngine>, held: HeldSet, stop: CancellationToken) {
     let mut failures = 0u32;
     loop {
         if stop.is_cancelled() {
             return;
         }
-        let wait = match shared.claim(&owner).await {
+        let wait = match shared.claim(&shared.owner).await {
             Ok(claims) if claims.is_empty() => shared.config.poll_interval,
             Ok(claims) => {
                 failures = 0;
-                run_batch(&shared, &owner, claims).await;
+                run_batch(&shared, claims, &held).await;
                 continue;
             }
             Err(e) => {
@@ -331,74 +334,91 @@ async fn worker(shared: Shared<DurableEngine>, index: usize, stop: CancellationT
     }
 }
 
-/// Runs a claimed batch, renewing its leases meanwhile.
-async fn run_batch(shared: &Shared<DurableEngine>, owner: &str, claims: Vec<Claim>) {
-    let held: HeldSet = RefCell::new(
-        claims
-            .iter()
-            .map(|c| {
-                let held = Held {
-                    token: Arc::default(),
-                    lost: false,
-                    cancel_requested: c.cancel_requested,
-                };
-                (c.id, held)
-            })
-            .collect(),
-    );
+/// Runs a claimed batch, its leases renewed by the process's renewer
+/// meanwhile.
+async fn run_batch(shared: &Shared<DurableEngine>, claims: Vec<Claim>, held: &HeldSet) {
+    held.borrow_mut().extend(claims.iter().map(|c| {
+        let h = Held {
+            token: Arc::default(),
+            lost: false,
+            cancel_requested: c.cancel_requested,
+        };
+        (c.id, h)
+    }));
     shared
         .counters
         .claimed
         .fetch_add(claims.len() as u64, Ordering::Relaxed);
-    let work = async {
-        for claim in &claims {
-            run_one(shared, owner, claim, &held).await;
-            held.borrow_mut().remove(&claim.id);
-        }
-    };
-    let renewal = async {
-        let mut tick = tokio::time::interval(shared.config.renew_interval);
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            let ids: Vec<i64> = held.borrow().keys().copied().collect();
-            match shared.renew(owner, ids).await {
-                Ok(kept) => {
-                    let kept: HashMap<i64, bool> = kept.into_iter().collect();
-                    for (id, h) in held.borrow_mut().iter_mut() {
-                        match kept.get(id) {
-                            None if !h.lost => {
-                                h.lost = true;
-                                h.token.cancel();
-                                shared.counters.leases_lost.fetch_add(1, Ordering::Relaxed);
-                                tracing::warn!(service = %shared.name, task = %TaskId(*id as u64), "lease lost: another worker owns the task now");
-                            }
-                            Some(true) if !h.cancel_requested => {
-                                h.cancel_requested = true;
-                                h.token.cancel();
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-                Err(e) => {
-                    shared.counters.db_errors.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(service = %shared.name, error = %e, "renewing leases failed");
-                }
-            }
-        }
-    };
-    tokio::pin!(work, renewal);
-    futures_util::future::select(work, renewal).await;
+    for claim in &claims {
+        run_one(shared, claim, held).await;
+    }
 }
 
-async fn run_one(shared: &Shared<DurableEngine>, owner: &str, claim: &Claim, held: &HeldSet) {
+/// Renews the leases of every task this process holds, every renewal
+/// interval; a lease found gone cancels its task's token (another process
+/// runs it now), a cancellation asked for in the table cancels it too.
+async fn renewer(shared: Shared<DurableEngine>, held: HeldSet, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(shared.config.renew_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.cancelled() => {
+                if held.borrow().is_empty() {
+                    return;
+                }
+                // Workers finish their batches after a stop: keep renewing.
+                tick.tick().await;
+            }
+        }
+        let ids: Vec<i64> = held.borrow().keys().copied().collect();
+        if ids.is_empty() {
+            if stop.is_cancelled() {
+                return;
+            }
+            continue;
+        }
+        match shared.renew(&shared.owner, ids.clone()).await {
+            Ok(kept) => {
+                let kept: HashMap<i64, bool> = kept.into_iter().collect();
+                let mut held = held.borrow_mut();
+                // Only the tasks renewed: one settled meanwhile is gone
+                // from `held`, one claimed meanwhile was not asked about.
+                for id in ids {
+                    let Some(h) = held.get_mut(&id) else { continue };
+                    match kept.get(&id) {
+                        None if !h.lost => {
+                            h.lost = true;
+                            h.token.cancel();
+                            shared.counters.leases_lost.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!(service = %shared.name, task = %TaskId(id as u64), "lease lost: another process owns the task now");
+                        }
+                        Some(true) if !h.cancel_requested => {
+                            h.cancel_requested = true;
+                            h.token.cancel();
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Err(e) => {
+                shared.counters.db_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(service = %shared.name, error = %e, "renewing leases failed");
+            }
+        }
+    }
+}
+
+async fn run_one(shared: &Shared<DurableEngine>, claim: &Claim, held: &HeldSet) {
+    let owner = shared.owner.as_str();
     let (token, skip) = {
         let held = held.borrow();
         let h = &held[&claim.id];
         (h.token.clone(), h.lost)
     };
     if skip {
+        held.borrow_mut().remove(&claim.id);
         return;
     }
     let counters = &shared.counters;
@@ -431,10 +451,11 @@ async fn run_one(shared: &Shared<DurableEngine>, owner: &str, claim: &Claim, hel
         }
     };
     counters.busy.fetch_sub(1, Ordering::Relaxed);
-    let (lost, cancel_requested) = {
-        let held = held.borrow();
-        let h = &held[&claim.id];
-        (h.lost, h.cancel_requested || claim.cancel_requested)
+    // Out of the renewed set before the write-back, so a renewal racing
+    // the write-back does not take a settled task for a lost lease.
+    let (lost, cancel_requested) = match held.borrow_mut().remove(&claim.id) {
+        Some(h) => (h.lost, h.cancel_requested || claim.cancel_requested),
+        None => (true, true),
     };
     if lost {
         // Another worker has the task; its settlement is the one that counts.
@@ -569,11 +590,13 @@ impl Engine for DurableEngine {
         *shared.stop.lock() = stop.clone();
         async move {
             let _stop = stop.clone().drop_guard();
+            let held = HeldSet::default();
             let workers = (0..shared.config.workers)
-                .map(|i| worker(shared.clone(), i, stop.clone()))
+                .map(|_| worker(shared.clone(), held.clone(), stop.clone()))
                 .collect::<Vec<_>>();
-            futures_util::future::join3(
+            futures_util::future::join4(
                 futures_util::future::join_all(workers),
+                renewer(shared.clone(), held.clone(), stop.clone()),
                 sweeper(shared.clone(), stop.clone()),
                 counter(shared.clone(), stop.clone()),
             )

@@ -111,6 +111,20 @@ impl DurableTasks {
     ) -> Result<(ChildSpec, DurableTasks), ConfigError> {
         let (spec, shared) = kit::service(name, |name| {
             config.validate(name)?;
+            // A worker waiting for a connection must never hold up the
+            // renewer: a starved renewal loses leases of running tasks.
+            let connections = db.config().max_connections as usize;
+            if config.workers > 0 && config.workers + 3 > connections {
+                return Err(ConfigError::field(
+                    name,
+                    "workers",
+                    format!(
+                        "needs 3 more connections than workers (the renewer, the sweep, the count), \
+                         and the database service `{}` allows {connections}",
+                        db.name()
+                    ),
+                ));
+            }
             Ok(DurableEngine::new(name, config, db))
         })?;
         Ok((spec, DurableTasks { shared }))
