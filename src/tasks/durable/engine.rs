@@ -3,11 +3,12 @@
 //!
 //! A worker claims up to [`claim_batch`](super::DurableConfig::claim_batch)
 //! ready tasks in one statement (`FOR UPDATE SKIP LOCKED`, so claimers
-//! never wait for each other and never take the same row), runs them one
-//! after another on the service's arbiter, and renews the lease of every
-//! task it still holds every
-//! [`renew_interval`](super::DurableConfig::renew_interval). Each process
-//! also sweeps leases that ran out, from any process, back to pending.
+//! never wait for each other and never take the same row) and runs them one
+//! after another on the service's arbiter. One renewer per process renews
+//! the lease of every task its workers hold, in one statement every
+//! [`renew_interval`](super::DurableConfig::renew_interval), so renewals
+//! do not wait behind every worker for a connection. Each process also sweeps
+//! leases that ran out, from any process, back to pending.
 
 use super::config::DurableConfig;
 use super::schema::Statements;
