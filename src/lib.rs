@@ -30,7 +30,9 @@
 //! * [`bus`] (feature `bus`) — topic publish/subscribe with NATS wildcards,
 //!   explicit overflow policies, queue groups and request/reply;
 //! * [`tasks`] (feature `tasks`) — background task workers with statuses,
-//!   retries, priorities, cancellation and a bounded queue;
+//!   retries, priorities, cancellation and a bounded queue; named handlers
+//!   with serde payloads, and (feature `durable`) a queue in PostgreSQL
+//!   shared by many worker processes ([`tasks::durable`]);
 //! * [`scheduler`] (feature `scheduler`; cron expressions with feature
 //!   `cron`) — named interval and cron jobs changed at run time;
 //! * [`db`] (feature `db` for SQLite, `postgres` for PostgreSQL; not on by

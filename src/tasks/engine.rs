@@ -25,7 +25,6 @@ use futures_util::future::LocalBoxFuture;
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
@@ -54,6 +53,13 @@ impl Work {
     }
 }
 
+/// The options of a task beyond its priority, when any is set.
+struct Extra {
+    unique_key: Option<String>,
+    timeout: Option<Duration>,
+    retry: Option<RetryPolicy>,
+}
+
 struct Record {
     name: String,
     status: TaskStatus,
@@ -61,13 +67,15 @@ struct Record {
     attempts: u32,
     result: Option<serde_json::Value>,
     error: Option<String>,
-    unique_key: Option<String>,
     submitted_at: Instant,
     finished_at: Option<Instant>,
-    timeout: Option<Duration>,
-    retry: Option<RetryPolicy>,
+    /// What most tasks do not have, out of line: records stay small, so
+    /// more of them fit in the cache while a worker walks the queue.
+    extra: Option<Box<Extra>>,
     work: Option<Work>,
-    token: Arc<CancellationToken>,
+    /// Made when the task first runs (a pending task is cancelled by
+    /// `cancel_requested` alone).
+    token: Option<Arc<super::task::TaskToken>>,
     /// Set with the token by `cancel` and `close` (reading the token
     /// itself takes a lock).
     cancel_requested: bool,
@@ -85,7 +93,7 @@ impl Record {
             attempts: self.attempts,
             result: self.result.clone(),
             error: self.error.clone(),
-            unique_key: self.unique_key.clone(),
+            unique_key: self.extra.as_ref().and_then(|e| e.unique_key.clone()),
             submitted_at: self.submitted_at,
             finished_at: self.finished_at,
         }
@@ -95,8 +103,7 @@ impl Record {
 #[derive(Default)]
 struct State {
     next_id: u64,
-    // Boxed, so growing the table moves pointers, not records.
-    records: HashMap<u64, Box<Record>, BuildHasherDefault<IdHasher>>,
+    records: super::records::Records<Record>,
     queues: [VecDeque<u64>; 3],
     queued: usize,
     unique: HashMap<String, u64>,
@@ -113,14 +120,21 @@ pub struct TaskEngine {
     pub(crate) name: String,
     pub(crate) config: TasksConfig,
     state: Mutex<State>,
-    /// Wakes an idle worker when a task is queued.
+    /// Wakes an idle worker when a task is queued and no worker is
+    /// already looking for one.
     work: Notify,
+    /// Workers awake and looking for a task (not parked, not running one).
+    /// A submit wakes a parked worker only when this is zero, so a steady
+    /// stream of tasks does not cost a thread wake-up each.
+    searching: AtomicUsize,
     /// Wakes submitters waiting for room in the queue.
     space: Notify,
     busy: AtomicUsize,
     closed: AtomicBool,
     /// Stops the workers of the current incarnation.
     workers: Mutex<CancellationToken>,
+    /// Handlers tasks may be submitted to by name.
+    pub(crate) handlers: super::Handlers,
 }
 
 impl std::fmt::Debug for TaskEngine {
@@ -132,8 +146,17 @@ impl std::fmt::Debug for TaskEngine {
     }
 }
 
+/// A task a worker took from the queue, and whether more are queued.
+struct Taken {
+    id: u64,
+    work: Work,
+    cx: TaskContext,
+    timeout: Option<Duration>,
+    more: bool,
+}
+
 /// What one attempt came to.
-enum Ended {
+pub(crate) enum Ended {
     Returned(Outcome),
     Panicked(String),
     TimedOut(Duration),
@@ -151,8 +174,10 @@ impl TaskEngine {
             work: Notify::new(),
             space: Notify::new(),
             busy: AtomicUsize::new(0),
+            searching: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             workers: Mutex::new(CancellationToken::new()),
+            handlers: super::Handlers::new(),
         }
     }
 
@@ -216,35 +241,39 @@ impl TaskEngine {
         };
         st.next_id += 1;
         let id = st.next_id;
+        // A task waiting for its start time is pending but not queued; the
+        // submitter's timer queues it (`requeue`).
+        let queued_now = options.wait_before_start().is_none();
         if let Some(key) = &options.unique_key {
             st.unique.insert(key.clone(), id);
         }
         st.records.insert(
             id,
-            Box::new(Record {
+            Record {
                 name,
                 status: TaskStatus::Pending,
                 priority: options.priority,
                 attempts: 0,
                 result: None,
                 error: None,
-                unique_key: options.unique_key.clone(),
                 submitted_at: Instant::now(),
                 finished_at: None,
-                timeout: options.timeout.or(self.config.default_timeout),
-                retry: options.retry.clone(),
+                extra: extra(options, self.config.default_timeout),
                 work: Some(work),
-                token: Arc::new(CancellationToken::new()),
+                token: None,
                 cancel_requested: false,
-                in_queue: true,
+                in_queue: queued_now,
                 waiters: None,
-            }),
+            },
         );
+        st.stats.submitted += 1;
+        if !queued_now {
+            return Ok(Some(TaskId(id)));
+        }
         st.queues[options.priority.index()].push_back(id);
         st.queued += 1;
-        st.stats.submitted += 1;
         drop(st);
-        self.work.notify_one();
+        self.wake_worker();
         Ok(Some(TaskId(id)))
     }
 
@@ -263,7 +292,6 @@ impl TaskEngine {
             .iter()
             .filter(|(_, r)| filter.status.is_none_or(|s| r.status == s))
             .filter(|(_, r)| filter.name.as_deref().is_none_or(|n| r.name == n))
-            .map(|(&id, r)| (id, &**r))
             .collect();
         // Ids grow with submission: newest first is highest id first.
         matching.sort_unstable_by_key(|&(id, _)| std::cmp::Reverse(id));
@@ -325,7 +353,9 @@ impl TaskEngine {
             TaskStatus::Pending => {
                 let was_queued = std::mem::replace(&mut rec.in_queue, false);
                 rec.cancel_requested = true;
-                rec.token.cancel();
+                if let Some(token) = &rec.token {
+                    token.cancel();
+                }
                 if was_queued {
                     st.queued -= 1;
                     if st.queued == 0 {
@@ -345,7 +375,9 @@ impl TaskEngine {
             }
             TaskStatus::Running => {
                 rec.cancel_requested = true;
-                rec.token.cancel();
+                if let Some(token) = &rec.token {
+                    token.cancel();
+                }
                 Ok(true)
             }
             _ => Ok(false),
@@ -399,12 +431,14 @@ impl TaskEngine {
             .records
             .iter()
             .filter(|(_, r)| !r.status.is_finished())
-            .map(|(&id, _)| id)
+            .map(|(id, _)| id)
             .collect();
         for id in ids {
             let rec = st.records.get_mut(&id).expect("listed above");
             rec.cancel_requested = true;
-            rec.token.cancel();
+            if let Some(token) = &rec.token {
+                token.cancel();
+            }
             if rec.status == TaskStatus::Pending {
                 rec.in_queue = false;
                 self.finalize(
@@ -447,7 +481,7 @@ impl TaskEngine {
         if let Some(w) = rec.waiters.take() {
             w.notify_waiters();
         }
-        if let Some(key) = rec.unique_key.clone() {
+        if let Some(key) = rec.extra.as_ref().and_then(|e| e.unique_key.clone()) {
             if st.unique.get(&key) == Some(&id) {
                 st.unique.remove(&key);
             }
@@ -479,7 +513,7 @@ impl TaskEngine {
 
     /// Takes the next pending task (highest priority, oldest first) and
     /// marks it running.
-    fn take(&self) -> Option<(u64, Work, TaskContext, Option<Duration>)> {
+    fn take(&self) -> Option<Taken> {
         let mut st = self.state.lock();
         if st.queued == 0 {
             return None;
@@ -501,17 +535,24 @@ impl TaskEngine {
                 let cx = TaskContext {
                     id: TaskId(id),
                     attempt: rec.attempts,
-                    token: rec.token.clone(),
+                    token: rec.token.get_or_insert_with(Arc::default).clone(),
                 };
-                let timeout = rec.timeout;
+                let timeout = rec.extra.as_ref().and_then(|e| e.timeout);
                 let was_full = st.queued >= self.config.queue_capacity;
                 st.queued -= 1;
+                let more = st.queued > 0;
                 drop(st);
                 // Submitters wait only on a full queue.
                 if was_full {
                     self.space.notify_waiters();
                 }
-                return Some((id, work, cx, timeout));
+                return Some(Taken {
+                    id,
+                    work,
+                    cx,
+                    timeout,
+                    more,
+                });
             }
         }
         None
@@ -532,8 +573,12 @@ impl TaskEngine {
             Ended::Returned(Ok(v)) => (TaskStatus::Completed, Ok(v)),
             Ended::Returned(Err(e)) => {
                 let message = e.to_string();
-                match &rec.retry {
-                    Some(policy) if policy.is_retryable(&e) && !cancelled => {
+                match rec.extra.as_ref().and_then(|e| e.retry.as_ref()) {
+                    Some(policy)
+                        if policy.is_retryable(&e)
+                            && !cancelled
+                            && !super::handler::is_payload_error(&e) =>
+                    {
                         if rec.attempts < policy.max_attempts()
                             && !self.closed.load(Ordering::Acquire)
                         {
@@ -578,8 +623,8 @@ impl TaskEngine {
         None
     }
 
-    /// Puts a task back in the queue after its retry backoff.
-    fn requeue(&self, id: u64) {
+    /// Puts a task in the queue after its retry backoff or start delay.
+    pub(crate) fn requeue(&self, id: u64) {
         let mut st = self.state.lock();
         let Some(rec) = st.records.get_mut(&id) else {
             return;
@@ -592,7 +637,17 @@ impl TaskEngine {
         st.queues[p].push_back(id);
         st.queued += 1;
         drop(st);
-        self.work.notify_one();
+        self.wake_worker();
+    }
+
+    /// A task was queued: wake a parked worker unless one is looking
+    /// already (it will find the task). Called after the queue's lock is
+    /// released; a worker about to park stops counting as looking before
+    /// it looks a last time, so no task is left without a worker.
+    fn wake_worker(&self) {
+        if self.searching.load(Ordering::SeqCst) == 0 {
+            self.work.notify_one();
+        }
     }
 }
 
@@ -678,16 +733,48 @@ impl Engine for TaskEngine {
 /// here, so the worker lives on.
 async fn worker(shared: Shared<TaskEngine>, stop: CancellationToken) {
     let mut ran: u32 = 0;
+    let mut looking = Looking::new(&shared.searching);
     loop {
         if stop.is_cancelled() {
             return;
         }
-        let Some((id, work, cx, timeout)) = shared.take() else {
-            tokio::select! {
-                _ = shared.work.notified() => continue,
-                _ = stop.cancelled() => return,
+        let taken = match shared.take() {
+            Some(taken) => {
+                looking.set(false);
+                taken
+            }
+            None => {
+                let notified = shared.work.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                // No longer looking, then a last look: a task queued by a
+                // submitter that still saw this worker looking is found here.
+                looking.set(false);
+                match shared.take() {
+                    Some(taken) => taken,
+                    None => {
+                        tokio::select! {
+                            _ = notified => {}
+                            _ = stop.cancelled() => return,
+                        }
+                        looking.set(true);
+                        continue;
+                    }
+                }
             }
         };
+        let Taken {
+            id,
+            work,
+            cx,
+            timeout,
+            more,
+        } = taken;
+        // This worker stopped looking; if tasks remain and nobody else
+        // looks, wake another so they do not wait for this one.
+        if more {
+            shared.wake_worker();
+        }
         shared.busy.fetch_add(1, Ordering::Relaxed);
         // Settles the task if this worker dies with it in hand.
         let mut in_hand = InHand {
@@ -708,12 +795,47 @@ async fn worker(shared: Shared<TaskEngine>, stop: CancellationToken) {
                 shared.requeue(id);
             });
         }
+        looking.set(true);
         // Let other actors on this arbiter run now and then, even while
         // the queue never empties.
         ran = ran.wrapping_add(1);
         if ran % YIELD_EVERY == 0 {
             tokio::task::yield_now().await;
         }
+    }
+}
+
+/// Whether a worker counts in the engine's `searching`; it stops counting
+/// however the worker ends (also dropped mid-way).
+struct Looking<'a> {
+    searching: &'a AtomicUsize,
+    counted: bool,
+}
+
+impl<'a> Looking<'a> {
+    fn new(searching: &'a AtomicUsize) -> Self {
+        searching.fetch_add(1, Ordering::SeqCst);
+        Looking {
+            searching,
+            counted: true,
+        }
+    }
+
+    fn set(&mut self, looking: bool) {
+        if looking != self.counted {
+            if looking {
+                self.searching.fetch_add(1, Ordering::SeqCst);
+            } else {
+                self.searching.fetch_sub(1, Ordering::SeqCst);
+            }
+            self.counted = looking;
+        }
+    }
+}
+
+impl Drop for Looking<'_> {
+    fn drop(&mut self) {
+        self.set(false);
     }
 }
 
@@ -741,11 +863,11 @@ const YIELD_EVERY: u32 = 16;
 
 type Caught = Result<Outcome, Panic>;
 
-async fn run(
+pub(crate) async fn run(
     work: Work,
     cx: TaskContext,
     timeout: Option<Duration>,
-    token: Arc<CancellationToken>,
+    token: Arc<super::task::TaskToken>,
     grace: Duration,
 ) -> Ended {
     // Not boxed: the task's own future is already boxed once.
@@ -796,23 +918,14 @@ fn caught_to_ended(caught: Caught) -> Ended {
     }
 }
 
-/// Hashes task ids (sequential integers) by Fibonacci multiplication:
-/// cheap, and it spreads neighbouring ids over the table.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
+fn extra(options: &TaskOptions, default_timeout: Option<Duration>) -> Option<Box<Extra>> {
+    let timeout = options.timeout.or(default_timeout);
+    if options.unique_key.is_none() && timeout.is_none() && options.retry.is_none() {
+        return None;
     }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ b as u64).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
+    Some(Box::new(Extra {
+        unique_key: options.unique_key.clone(),
+        timeout,
+        retry: options.retry.clone(),
+    }))
 }

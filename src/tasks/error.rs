@@ -49,6 +49,41 @@ pub enum TaskError {
         /// The task service's name.
         service: String,
     },
+    /// A task was submitted by a handler name nobody registered
+    /// ([`Handlers::register`](super::Handlers::register)). Nothing was
+    /// queued.
+    #[error("task service `{service}` has no handler named `{handler}`")]
+    UnknownHandler {
+        /// The task service's name.
+        service: String,
+        /// The name asked for.
+        handler: String,
+    },
+    /// A payload could not be serialized to JSON. Nothing was queued.
+    #[error("the payload of `{handler}` cannot be serialized: {problem}")]
+    Payload {
+        /// The handler's name.
+        handler: String,
+        /// What serde said.
+        problem: String,
+    },
+    /// A durable queue's service has not started yet (its database and
+    /// migrations come first): put its spec in a running tree.
+    #[error("task service `{service}` has not been started")]
+    NotStarted {
+        /// The task service's name.
+        service: String,
+    },
+    /// A durable queue's database refused or could not run a statement.
+    /// The cause is the database error's message, with any password
+    /// scrubbed.
+    #[error("the database of task service `{service}` failed: {cause}")]
+    Database {
+        /// The task service's name.
+        service: String,
+        /// What the database or driver said.
+        cause: String,
+    },
 }
 
 impl From<crate::kit::Stopped> for TaskError {

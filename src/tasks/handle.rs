@@ -3,6 +3,7 @@
 use super::config::TasksConfig;
 use super::engine::{TaskEngine, Work};
 use super::error::TaskError;
+use super::handler::Handlers;
 use super::task::{TaskContext, TaskFilter, TaskId, TaskInfo, TaskOptions, TaskStats};
 use crate::exit::BoxError;
 use crate::kit::{self, ConfigError, Shared};
@@ -30,6 +31,17 @@ impl std::fmt::Debug for Tasks {
             .field("config", &self.shared.config)
             .finish()
     }
+}
+
+/// A payload as JSON, or the error that says why it is not.
+pub(crate) fn to_payload<P: Serialize + ?Sized>(
+    handler: &str,
+    payload: &P,
+) -> Result<serde_json::Value, TaskError> {
+    serde_json::to_value(payload).map_err(|e| TaskError::Payload {
+        handler: handler.to_string(),
+        problem: e.to_string(),
+    })
 }
 
 fn to_outcome<T: Serialize, E: Into<BoxError>>(r: Result<T, E>) -> super::engine::Outcome {
@@ -111,7 +123,95 @@ impl Tasks {
         E: Into<BoxError> + 'static,
     {
         let work = Work::asynchronous(Arc::new(move |cx| task(cx).map(to_outcome).boxed_local()));
-        self.shared.submit(name.into(), options, work).await
+        self.insert(name.into(), options, work).await
+    }
+
+    async fn insert(
+        &self,
+        name: String,
+        options: TaskOptions,
+        work: Work,
+    ) -> Result<TaskId, TaskError> {
+        let delay = options.wait_before_start();
+        let id = self.shared.submit(name, options, work).await?;
+        if let Some(delay) = delay {
+            let shared = self.shared.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                shared.requeue(id.0);
+            });
+        }
+        Ok(id)
+    }
+
+    /// The named handlers of this service: register task code under a name
+    /// here, then [`enqueue`](Self::enqueue) tasks by that name with a serde
+    /// payload. See [`Handlers`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use servitor::tasks::{TaskContext, Tasks, TasksConfig};
+    /// use servitor::testing::TestTree;
+    ///
+    /// #[derive(serde::Serialize, serde::Deserialize)]
+    /// struct Resize { width: u32 }
+    ///
+    /// # #[actix_rt::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (spec, tasks) = Tasks::service("jobs", TasksConfig::default())?;
+    /// tasks.handlers().register("resize", |_cx: TaskContext, r: Resize| async move {
+    ///     Ok::<_, std::io::Error>(r.width / 2)
+    /// });
+    /// let tree = TestTree::start(spec).await?;
+    /// let id = tasks.enqueue("resize", &Resize { width: 640 }).await?;
+    /// let done = tasks.wait(id, Duration::from_secs(5)).await?;
+    /// assert_eq!(done.result, Some(serde_json::json!(320)));
+    /// # tree.shutdown().await; Ok(()) }
+    /// ```
+    pub fn handlers(&self) -> &Handlers {
+        &self.shared.handlers
+    }
+
+    /// Submits a task by handler name with default options: `payload` is
+    /// serialized to JSON now and handed to the handler registered under
+    /// `handler` on every attempt. [`TaskError::UnknownHandler`] if no
+    /// handler has that name; [`TaskError::Payload`] if the payload does not
+    /// serialize.
+    pub async fn enqueue<P: Serialize + ?Sized>(
+        &self,
+        handler: &str,
+        payload: &P,
+    ) -> Result<TaskId, TaskError> {
+        self.enqueue_with(handler, payload, TaskOptions::default())
+            .await
+    }
+
+    /// [`enqueue`](Self::enqueue) with options.
+    pub async fn enqueue_with<P: Serialize + ?Sized>(
+        &self,
+        handler: &str,
+        payload: &P,
+        options: TaskOptions,
+    ) -> Result<TaskId, TaskError> {
+        let payload = to_payload(handler, payload)?;
+        self.enqueue_json(handler, payload, options).await
+    }
+
+    pub(crate) async fn enqueue_json(
+        &self,
+        handler: &str,
+        payload: serde_json::Value,
+        options: TaskOptions,
+    ) -> Result<TaskId, TaskError> {
+        let f = self
+            .shared
+            .handlers
+            .get(handler)
+            .ok_or_else(|| TaskError::UnknownHandler {
+                service: self.shared.name.clone(),
+                handler: handler.to_string(),
+            })?;
+        let work = Work::asynchronous(Arc::new(move |cx| f(cx, payload.clone())));
+        self.insert(handler.to_string(), options, work).await
     }
 
     /// Submits blocking (CPU-bound or synchronous I/O) work with default
@@ -147,7 +247,7 @@ impl Tasks {
         E: Into<BoxError> + 'static,
     {
         let work = Work::blocking(Arc::new(move |cx| to_outcome(task(cx))));
-        self.shared.submit(name.into(), options, work).await
+        self.insert(name.into(), options, work).await
     }
 
     /// A snapshot of task `id`; [`TaskError::NotFound`] if it is unknown

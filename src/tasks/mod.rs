@@ -14,6 +14,12 @@
 //!   ([`Tasks::submit_blocking`], run on tokio's blocking pool so the
 //!   arbiter is never stalled) and get a [`TaskId`]. A task's `Ok` value is
 //!   kept as JSON ([`TaskInfo::result`]); an error as its message.
+//! * **Named handlers**: register code under a name ([`Handlers`], through
+//!   [`Tasks::handlers`]) and [`enqueue`](Tasks::enqueue) tasks as that
+//!   name and a serde payload — what can be stored and run by another
+//!   process. [`TaskQueue`] is the API the in-memory service and the
+//!   durable PostgreSQL queue (`durable`, feature `durable`) share.
+//! * **Start times**: [`TaskOptions::run_at`] / [`run_after`](TaskOptions::run_after).
 //! * **Statuses** ([`TaskStatus`]): pending, running, completed, failed,
 //!   cancelled, timed out, dead (retries exhausted). An unknown id is
 //!   [`TaskError::NotFound`].
@@ -76,9 +82,15 @@
 //!   names the field.
 
 mod config;
+#[cfg(feature = "durable")]
+#[cfg_attr(docsrs, doc(cfg(feature = "durable")))]
+pub mod durable;
 mod engine;
 mod error;
 mod handle;
+mod handler;
+mod queue;
+mod records;
 mod task;
 
 pub use config::{
@@ -89,6 +101,8 @@ pub use config::{
 pub use engine::TaskEngine;
 pub use error::TaskError;
 pub use handle::Tasks;
+pub use handler::{Handlers, PayloadError};
+pub use queue::TaskQueue;
 
 /// The supervised actor of a task service: the kit's
 /// [`Driver`](crate::kit::Driver) of its engine. It takes no messages.

@@ -6,7 +6,7 @@ use crate::kit::Backoff;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -254,6 +254,10 @@ pub struct TaskOptions {
     pub unique_key: Option<String>,
     /// What to do when the queue is full (default wait).
     pub on_full: OnFull,
+    /// The earliest time the task may start; `None` (the default): at once.
+    /// A task waiting for its time is pending but not queued: it does not
+    /// count against the queue's capacity.
+    pub run_at: Option<SystemTime>,
 }
 
 impl TaskOptions {
@@ -282,6 +286,24 @@ impl TaskOptions {
         self.on_full = on_full;
         self
     }
+    /// Sets [`run_at`](Self::run_at).
+    pub fn run_at(mut self, at: SystemTime) -> Self {
+        self.run_at = Some(at);
+        self
+    }
+    /// Sets [`run_at`](Self::run_at) to `delay` from now.
+    pub fn run_after(mut self, delay: Duration) -> Self {
+        self.run_at = Some(SystemTime::now() + delay);
+        self
+    }
+
+    /// How long from now until the task may start, if it must wait.
+    pub(crate) fn wait_before_start(&self) -> Option<Duration> {
+        let at = self.run_at?;
+        at.duration_since(SystemTime::now())
+            .ok()
+            .filter(|d| !d.is_zero())
+    }
 }
 
 /// What a running task knows: its id, which attempt this is, and its
@@ -291,7 +313,63 @@ impl TaskOptions {
 pub struct TaskContext {
     pub(crate) id: TaskId,
     pub(crate) attempt: u32,
-    pub(crate) token: Arc<CancellationToken>,
+    pub(crate) token: Arc<TaskToken>,
+}
+
+/// A task's cancellation flag. Cheaper than a [`CancellationToken`] (one
+/// allocation with the flag inline, no lock to share or drop it), which
+/// most tasks never ask for; one is made on demand by
+/// [`TaskContext::token`] and cancelled with the flag.
+#[derive(Default)]
+pub(crate) struct TaskToken {
+    cancelled: std::sync::atomic::AtomicBool,
+    wake: tokio::sync::Notify,
+    linked: std::sync::OnceLock<CancellationToken>,
+}
+
+impl fmt::Debug for TaskToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskToken")
+            .field("cancelled", &self.is_cancelled())
+            .finish()
+    }
+}
+
+impl TaskToken {
+    pub(crate) fn cancel(&self) {
+        use std::sync::atomic::Ordering;
+        if !self.cancelled.swap(true, Ordering::SeqCst) {
+            self.wake.notify_waiters();
+            if let Some(token) = self.linked.get() {
+                token.cancel();
+            }
+        }
+    }
+
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.cancelled.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub(crate) async fn cancelled(&self) {
+        loop {
+            let woken = self.wake.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            if self.is_cancelled() {
+                return;
+            }
+            woken.await;
+        }
+    }
+
+    fn token(&self) -> CancellationToken {
+        let token = self.linked.get_or_init(CancellationToken::new).clone();
+        // A cancel that came before the token was made did not see it.
+        if self.is_cancelled() {
+            token.cancel();
+        }
+        token
+    }
 }
 
 impl TaskContext {
@@ -313,7 +391,7 @@ impl TaskContext {
     }
     /// The token itself, for libraries that take one.
     pub fn token(&self) -> CancellationToken {
-        CancellationToken::clone(&self.token)
+        self.token.token()
     }
 }
 

@@ -4,6 +4,7 @@
 mod support;
 
 mod failures;
+mod named;
 mod queue;
 mod service;
 mod submit;

@@ -1,46 +1,53 @@
 //! Task workers: throughput through the task service against
-//! `tokio::spawn` + join and a raw 4-worker pool on a bounded channel, in
-//! the same run; then peak memory after a million tasks.
+//! `tokio::spawn` + join of the same closure, paired round by round in one
+//! run; then peak memory after a million tasks.
 //!
 //! ```text
 //! cargo run --release -p servitor-benches --bin tasks
 //! ```
 //!
-//! * **throughput** — 100,000 trivial async tasks submitted and awaited.
-//!   servitor: `Tasks::submit` with status tracking (4 workers, queue and
-//!   retention large enough for all), then `wait` on every id. Baselines:
-//!   `tokio::spawn` of each task, then awaiting every handle; and 4 worker
-//!   tasks pulling boxed jobs from one bounded `tokio::sync::mpsc` channel
-//!   (capacity 1,024). All run on the same actix (single-threaded) arbiter.
-//!   A figure is the median of 5 rounds, in tasks per second.
+//! * **throughput** — 100,000 trivial async tasks (`async move { Ok(i) }`)
+//!   submitted and awaited, per round. servitor: `Tasks::submit` with
+//!   status tracking (4 workers, queue and retention large enough for all),
+//!   then `wait` on every id, from the actix thread. Two pairs:
+//!   * workers on the service's own arbiter (`Placement::Inherit`) vs
+//!     `tokio::spawn` of each task on that same thread, then awaiting every
+//!     handle (goal ≥ 0.5×);
+//!   * workers on the runtime's pool (2 arbiters on this 2-core machine,
+//!     `Placement::Pool`) vs the same spawn-and-join run inside a tokio
+//!     multi-thread runtime with 2 workers (goal ≥ 1.0×).
+//!
+//!   Rounds are paired (`servitor_benches::paired::Rounds`): each round
+//!   times every contender once in rotating order; a ratio is the median of
+//!   per-round ratios, with its spread.
 //! * **memory** — 1,000,000 trivial tasks through a service with
 //!   `retain_finished` 10,000 and `queue_capacity` 10,000 (submits wait
 //!   for room); RSS and peak RSS (`VmRSS`, `VmHWM`) after each 250,000.
 
 use servitor::tasks::{Tasks, TasksConfig};
-use servitor::{Runtime, Supervisor};
+use servitor::{Placement, Runtime, Supervisor};
+use servitor_benches::paired::Rounds;
 use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, Mutex, Notify};
 
 const N: usize = 100_000;
-const ROUNDS: usize = 5;
 const MEMORY_N: usize = 1_000_000;
+const CONTENDERS: [&str; 4] = [
+    "servitor tasks, workers inherit",
+    "tokio::spawn + join, same thread",
+    "servitor tasks, workers on pool (2)",
+    "tokio::spawn + join, 2-worker runtime",
+];
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
-async fn servitor_round() -> f64 {
+/// One round: a fresh runtime with one task service (4 workers, queue
+/// and retention large enough for all), started and shut down outside the
+/// timed part, as a fresh tokio runtime would be.
+async fn servitor_round(placement: Placement) -> f64 {
     let (spec, tasks) = Tasks::service(
         "bench",
         TasksConfig {
             workers: 4,
+            worker_placement: placement,
             queue_capacity: N,
             retain_finished: N,
             ..TasksConfig::default()
@@ -71,46 +78,78 @@ async fn servitor_round() -> f64 {
 async fn spawn_round() -> f64 {
     let start = Instant::now();
     let handles: Vec<_> = (0..N)
-        .map(|i| tokio::spawn(async move { std::hint::black_box(i) }))
+        .map(|i| tokio::spawn(async move { Ok::<_, Infallible>(std::hint::black_box(i)) }))
         .collect();
     for h in handles {
-        h.await.unwrap();
+        let _ = h.await.unwrap();
     }
     N as f64 / start.elapsed().as_secs_f64()
 }
 
-type Job = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = usize>>> + Send>;
-
-async fn pool_round() -> f64 {
-    let start = Instant::now();
-    let (tx, rx) = mpsc::channel::<Job>(1024);
-    let rx = Arc::new(Mutex::new(rx));
-    let done = Arc::new(AtomicUsize::new(0));
-    let all_done = Arc::new(Notify::new());
-    for _ in 0..4 {
-        let rx = rx.clone();
-        let done = done.clone();
-        let all_done = all_done.clone();
-        tokio::task::spawn_local(async move {
-            loop {
-                let job = rx.lock().await.recv().await;
-                let Some(job) = job else { return };
-                std::hint::black_box(job().await);
-                if done.fetch_add(1, Ordering::Relaxed) + 1 == N {
-                    all_done.notify_one();
-                }
-            }
-        });
-    }
-    for i in 0..N {
-        let job: Job = Box::new(move || Box::pin(async move { i }));
-        if tx.send(job).await.is_err() {
-            panic!("pool closed");
+async fn throughput() {
+    let mt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    // Warm every contender once.
+    servitor_round(Placement::Inherit).await;
+    servitor_round(Placement::Pool).await;
+    spawn_round().await;
+    mt.spawn(spawn_round()).await.unwrap();
+    // `--only <i>`: contender `i` alone, 20 rounds (for a profiler).
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|p| args.get(p + 1))
+    {
+        let i: usize = i.parse().expect("a contender index");
+        for _ in 0..20 {
+            let rate = match i {
+                0 => servitor_round(Placement::Inherit).await,
+                1 => spawn_round().await,
+                2 => servitor_round(Placement::Pool).await,
+                _ => mt.spawn(spawn_round()).await.unwrap(),
+            };
+            println!("{}: {rate:.0} tasks/s", CONTENDERS[i]);
         }
+        mt.shutdown_background();
+        return;
     }
-    drop(tx);
-    all_done.notified().await;
-    N as f64 / start.elapsed().as_secs_f64()
+    let mut rounds = Rounds::new(&CONTENDERS).budget(9, 41, 3.0);
+    while rounds.more() || rounds.ratio(2, 3).spread > 3.0 && rounds.rounds() < 41 {
+        let mut round = vec![0.0; CONTENDERS.len()];
+        for i in rounds.order() {
+            round[i] = match i {
+                0 => servitor_round(Placement::Inherit).await,
+                1 => spawn_round().await,
+                2 => servitor_round(Placement::Pool).await,
+                _ => mt.spawn(spawn_round()).await.unwrap(),
+            };
+        }
+        rounds.push(round);
+    }
+    println!(
+        "throughput, {N} trivial tasks, {} paired rounds (median tasks/s):",
+        rounds.rounds()
+    );
+    for (i, name) in CONTENDERS.iter().enumerate() {
+        println!("  {name:<40} {:>12.0} tasks/s", rounds.median(i));
+    }
+    let same = rounds.ratio(0, 1);
+    let multi = rounds.ratio(2, 3);
+    println!(
+        "  inherit vs tokio::spawn, same thread   {} (goal >= 0.5x: {})",
+        same.label(),
+        if same.median >= 0.5 { "met" } else { "missed" }
+    );
+    println!(
+        "  pool vs tokio 2-worker runtime         {} (goal >= 1.0x: {})",
+        multi.label(),
+        if multi.median >= 1.0 { "met" } else { "missed" }
+    );
+    mt.shutdown_background();
 }
 
 fn rss() -> (u64, u64) {
@@ -183,21 +222,9 @@ async fn memory() {
 
 #[actix_rt::main]
 async fn main() {
-    let (mut s, mut t, mut p) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..ROUNDS {
-        s.push(servitor_round().await);
-        t.push(spawn_round().await);
-        p.push(pool_round().await);
+    throughput().await;
+    if std::env::args().any(|a| a == "--no-memory" || a == "--only") {
+        return;
     }
-    let (s, t, p) = (median(s), median(t), median(p));
-    println!("throughput, {N} trivial tasks, median of {ROUNDS} rounds:");
-    println!("  servitor tasks (status tracked)  {:>12.0} tasks/s", s);
-    println!("  tokio::spawn + join              {:>12.0} tasks/s", t);
-    println!("  raw 4-worker pool (bounded mpsc) {:>12.0} tasks/s", p);
-    println!(
-        "  ratio vs tokio::spawn {:.2}x (goal >= 0.5x), vs raw pool {:.2}x",
-        s / t,
-        s / p
-    );
     memory().await;
 }
