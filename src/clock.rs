@@ -16,6 +16,7 @@ pub(crate) fn after(at: Instant, d: Duration) -> Instant {
 }
 
 /// A deadline that is, for every purpose, never.
+#[cfg(feature = "scheduler")]
 pub(crate) fn never(at: Instant) -> Instant {
     after(at, NEVER)
 }
