@@ -9,13 +9,15 @@
 //! * **throughput** — 100,000 trivial async tasks (`async move { Ok(i) }`)
 //!   submitted and awaited, per round. servitor: `Tasks::submit` with
 //!   status tracking (4 workers, queue and retention large enough for all),
-//!   then `wait` on every id, from the actix thread. Two pairs:
+//!   then `wait` on every id. Two pairs:
 //!   * workers on the service's own arbiter (`Placement::Inherit`) vs
 //!     `tokio::spawn` of each task on that same thread, then awaiting every
 //!     handle (goal ≥ 0.5×);
 //!   * workers on the runtime's pool (2 arbiters on this 2-core machine,
-//!     `Placement::Pool`) vs the same spawn-and-join run inside a tokio
-//!     multi-thread runtime with 2 workers (goal ≥ 1.0×).
+//!     `Placement::Pool`), submitting from one of the pool's threads
+//!     (`Runtime::spawn_placed`), vs the same spawn-and-join run inside a
+//!     tokio multi-thread runtime with 2 workers, spawning from one of its
+//!     workers (goal ≥ 1.0×).
 //!
 //!   Rounds are paired (`servitor_benches::paired::Rounds`): each round
 //!   times every contender once in rotating order; a ratio is the median of
@@ -25,7 +27,7 @@
 //!   for room); RSS and peak RSS (`VmRSS`, `VmHWM`) after each 250,000.
 
 use servitor::tasks::{Tasks, TasksConfig};
-use servitor::{Placement, Runtime, Supervisor};
+use servitor::{Placement, Runtime, RuntimeConfig, Supervisor};
 use servitor_benches::paired::Rounds;
 use std::convert::Infallible;
 use std::time::{Duration, Instant};
@@ -47,16 +49,40 @@ async fn servitor_round(placement: Placement) -> f64 {
         "bench",
         TasksConfig {
             workers: 4,
-            worker_placement: placement,
+            worker_placement: placement.clone(),
             queue_capacity: N,
             retain_finished: N,
             ..TasksConfig::default()
         },
     )
     .unwrap();
-    let app = Runtime::start(Supervisor::builder("app").child(spec).build().unwrap())
+    let config = RuntimeConfig {
+        pool_size: Some(2),
+        handle_signals: false,
+        ..RuntimeConfig::default()
+    };
+    let app = Runtime::start_with(Supervisor::builder("app").child(spec).build().unwrap(), config)
         .await
         .unwrap();
+    let rate = if placement == Placement::Pool {
+        // The submitter shares the pool's threads, as the tokio peer's
+        // spawning task shares its runtime's workers: a third busy thread
+        // on two cores would starve one of them.
+        let submitter = tasks.clone();
+        app.spawn_placed(&Placement::Pool, move || submit_and_wait(submitter))
+            .expect("placed")
+            .await
+            .expect("submitter")
+    } else {
+        submit_and_wait(tasks.clone()).await
+    };
+    assert_eq!(tasks.stats().completed, N as u64);
+    app.shutdown().await.unwrap();
+    rate
+}
+
+/// Submits `N` trivial tasks, then waits for each: tasks per second.
+async fn submit_and_wait(tasks: Tasks) -> f64 {
     let start = Instant::now();
     let mut ids = Vec::with_capacity(N);
     for i in 0..N {
@@ -69,10 +95,7 @@ async fn servitor_round(placement: Placement) -> f64 {
     for id in ids {
         tasks.wait(id, Duration::from_secs(60)).await.unwrap();
     }
-    let rate = N as f64 / start.elapsed().as_secs_f64();
-    assert_eq!(tasks.stats().completed, N as u64);
-    app.shutdown().await.unwrap();
-    rate
+    N as f64 / start.elapsed().as_secs_f64()
 }
 
 async fn spawn_round() -> f64 {
