@@ -61,9 +61,12 @@ async fn servitor_round(placement: Placement) -> f64 {
         handle_signals: false,
         ..RuntimeConfig::default()
     };
-    let app = Runtime::start_with(Supervisor::builder("app").child(spec).build().unwrap(), config)
-        .await
-        .unwrap();
+    let app = Runtime::start_with(
+        Supervisor::builder("app").child(spec).build().unwrap(),
+        config,
+    )
+    .await
+    .unwrap();
     let rate = if placement == Placement::Pool {
         // The submitter shares the pool's threads, as the tokio peer's
         // spawning task shares its runtime's workers: a third busy thread
