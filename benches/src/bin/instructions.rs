@@ -4,6 +4,8 @@
 //!
 //! ```text
 //! cargo run --release -p servitor-benches --bin instructions
+//! target/release/instructions --run idle 0 2000     # a tree of 2,000 idle children, for dhat
+//! target/release/instructions --run start 0 100000  # one start of 100,000 children, for perf
 //! ```
 //!
 //! The binary runs itself under `valgrind --tool=callgrind` once per

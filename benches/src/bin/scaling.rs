@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p servitor-benches --bin scaling
+//! SCALING_ONLY=0 cargo run --release -p servitor-benches --bin scaling   # one contender for 5 s (for a profiler)
 //! ```
 //!
 //! Contenders, all alive for the whole run so that their rounds alternate:
