@@ -50,6 +50,7 @@ pub(crate) fn parse(text: &str) -> Result<Duration, String> {
         .map_err(|e| format!("invalid duration {text:?} ({e}); expected {EXPECTING}"))
 }
 
+#[derive(Clone, Copy)]
 struct DurationVisitor;
 
 impl<'de> Visitor<'de> for DurationVisitor {
@@ -89,10 +90,8 @@ impl<'de> Visitor<'de> for DurationVisitor {
 /// `Option<Duration>`: a duration as above, or `null` / `"none"` for none.
 #[cfg(any(feature = "cache", feature = "tasks", feature = "db"))]
 pub(crate) mod option {
-    use super::DurationVisitor;
-    use serde::de::{self, Visitor};
+    use super::{DurationVisitor, OrNone};
     use serde::{Deserializer, Serializer};
-    use std::fmt;
     use std::time::Duration;
 
     pub(crate) fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
@@ -105,52 +104,58 @@ pub(crate) mod option {
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
         d: D,
     ) -> Result<Option<Duration>, D::Error> {
-        d.deserialize_any(OptionVisitor)
+        d.deserialize_any(OrNone(DurationVisitor))
+    }
+}
+
+/// `Option<T>` read with `V` for the value: `null`, unit or `"none"` for
+/// none. One piece for every optional duration and size.
+#[cfg(any(feature = "cache", feature = "tasks", feature = "db"))]
+#[derive(Clone, Copy)]
+struct OrNone<V>(V);
+
+#[cfg(any(feature = "cache", feature = "tasks", feature = "db"))]
+impl<'de, V: Visitor<'de> + Copy> Visitor<'de> for OrNone<V> {
+    type Value = Option<V::Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.expecting(f)?;
+        f.write_str(" (or \"none\")")
     }
 
-    struct OptionVisitor;
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
 
-    impl<'de> Visitor<'de> for OptionVisitor {
-        type Value = Option<Duration>;
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
 
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            write!(f, "{} (or \"none\")", super::EXPECTING)
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        self.0.visit_u64(v).map(Some)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        self.0.visit_i64(v).map(Some)
+    }
+
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Self::Value, E> {
+        self.0.visit_u128(v).map(Some)
+    }
+
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Self::Value, E> {
+        self.0.visit_i128(v).map(Some)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        if v.trim().eq_ignore_ascii_case("none") {
+            return Ok(None);
         }
-
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(self)
-        }
-
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-            DurationVisitor.visit_u64(v).map(Some)
-        }
-
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-            DurationVisitor.visit_i64(v).map(Some)
-        }
-
-        fn visit_u128<E: de::Error>(self, v: u128) -> Result<Self::Value, E> {
-            DurationVisitor.visit_u128(v).map(Some)
-        }
-
-        fn visit_i128<E: de::Error>(self, v: i128) -> Result<Self::Value, E> {
-            DurationVisitor.visit_i128(v).map(Some)
-        }
-
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            if v.trim().eq_ignore_ascii_case("none") {
-                return Ok(None);
-            }
-            DurationVisitor.visit_str(v).map(Some)
-        }
+        self.0.visit_str(v).map(Some)
     }
 }
 
@@ -176,6 +181,7 @@ pub(crate) mod size {
             .map_err(|e| format!("invalid size {text:?} ({e}); expected {EXPECTING}"))
     }
 
+    #[derive(Clone, Copy)]
     struct SizeVisitor;
 
     impl<'de> Visitor<'de> for SizeVisitor {
@@ -202,9 +208,8 @@ pub(crate) mod size {
     /// the integer.
     pub(crate) mod option {
         use super::SizeVisitor;
-        use serde::de::{self, Visitor};
+        use crate::serde_duration::OrNone;
         use serde::{Deserializer, Serializer};
-        use std::fmt;
 
         pub(crate) fn serialize<S: Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
             match v {
@@ -216,44 +221,7 @@ pub(crate) mod size {
         pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
             d: D,
         ) -> Result<Option<u64>, D::Error> {
-            d.deserialize_any(OptionVisitor)
-        }
-
-        struct OptionVisitor;
-
-        impl<'de> Visitor<'de> for OptionVisitor {
-            type Value = Option<u64>;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{} (or none)", super::EXPECTING)
-            }
-
-            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-                d.deserialize_any(self)
-            }
-
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                SizeVisitor.visit_u64(v).map(Some)
-            }
-
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                SizeVisitor.visit_i64(v).map(Some)
-            }
-
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                if v.trim().eq_ignore_ascii_case("none") {
-                    return Ok(None);
-                }
-                SizeVisitor.visit_str(v).map(Some)
-            }
+            d.deserialize_any(OrNone(SizeVisitor))
         }
     }
 
@@ -320,5 +288,41 @@ mod tests {
             .unwrap(),
             r#"{"d":"1s 500ms"}"#
         );
+    }
+
+    #[cfg(feature = "cache")]
+    #[test]
+    fn optional_durations_and_sizes_read_none_null_and_values_alike() {
+        #[derive(Debug, PartialEq, Deserialize)]
+        struct O {
+            #[serde(with = "super::option")]
+            d: Option<Duration>,
+            #[serde(with = "super::size::option")]
+            s: Option<u64>,
+        }
+        let read = |json: &str| serde_json::from_str::<O>(json).map_err(|e| e.to_string());
+        for none in [
+            r#"{"d": null, "s": null}"#,
+            r#"{"d": "none", "s": " None "}"#,
+        ] {
+            assert_eq!(read(none), Ok(O { d: None, s: None }), "{none}");
+        }
+        assert_eq!(
+            read(r#"{"d": "2s", "s": "1 KiB"}"#),
+            Ok(O {
+                d: Some(Duration::from_secs(2)),
+                s: Some(1024)
+            })
+        );
+        assert_eq!(
+            read(r#"{"d": 5, "s": 7}"#),
+            Ok(O {
+                d: Some(Duration::from_millis(5)),
+                s: Some(7)
+            })
+        );
+        let err = read(r#"{"d": true, "s": 1}"#).unwrap_err();
+        assert!(err.contains(r#"(or "none")"#), "{err}");
+        assert!(read(r#"{"d": 1, "s": -3}"#).is_err());
     }
 }
