@@ -53,6 +53,9 @@ impl Work {
     }
 }
 
+/// A task not queued yet: the queue was full.
+pub(crate) struct Pending(Option<Record>);
+
 /// The options of a task beyond its priority, when any is set.
 struct Extra {
     unique_key: Option<String>,
@@ -80,7 +83,17 @@ struct Record {
     /// itself takes a lock).
     cancel_requested: bool,
     in_queue: bool,
-    waiters: Option<Arc<Notify>>,
+    /// Pending, out of the queue, in a worker's hands: claimed with others
+    /// in one visit to the lock and started without it (see [`Claims`]).
+    claimed: bool,
+    waiters: Option<Arc<Waiters>>,
+}
+
+/// Those waiting for one task to finish, and its final snapshot once it has.
+#[derive(Default)]
+struct Waiters {
+    notify: Notify,
+    done: std::sync::OnceLock<TaskInfo>,
 }
 
 impl Record {
@@ -125,11 +138,13 @@ pub struct TaskEngine {
     work: Notify,
     /// Workers awake and looking for a task (not parked, not running one).
     /// A submit wakes a parked worker only when this is zero, so a steady
-    /// stream of tasks does not cost a thread wake-up each.
-    searching: AtomicUsize,
+    /// stream of tasks does not cost a thread wake-up each. On a cache line
+    /// of its own, as `busy` is: submitters read it on every submit while
+    /// workers on other threads write both.
+    searching: Padded<AtomicUsize>,
     /// Wakes submitters waiting for room in the queue.
     space: Notify,
-    busy: AtomicUsize,
+    busy: Padded<AtomicUsize>,
     closed: AtomicBool,
     /// Stops the workers of the current incarnation.
     workers: Mutex<CancellationToken>,
@@ -146,14 +161,32 @@ impl std::fmt::Debug for TaskEngine {
     }
 }
 
-/// A task a worker took from the queue, and whether more are queued.
+/// A task a worker claimed from the queue.
 struct Taken {
     id: u64,
     work: Work,
     cx: TaskContext,
     timeout: Option<Duration>,
-    more: bool,
 }
+
+/// Keeps a value on a cache line of its own.
+#[repr(align(128))]
+#[derive(Default)]
+struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// While workers count as looking, a submit wakes a parked one anyway each
+/// time the queue grows to a multiple of this.
+const WAKE_EVERY: usize = 64;
+
+/// Most tasks a worker claims in one visit to the lock.
+const MAX_CLAIM: usize = 32;
 
 /// What one attempt came to.
 pub(crate) enum Ended {
@@ -173,8 +206,8 @@ impl TaskEngine {
             state: Mutex::new(State::default()),
             work: Notify::new(),
             space: Notify::new(),
-            busy: AtomicUsize::new(0),
-            searching: AtomicUsize::new(0),
+            busy: Padded::default(),
+            searching: Padded::default(),
             closed: AtomicBool::new(false),
             workers: Mutex::new(CancellationToken::new()),
             handlers: super::Handlers::new(),
@@ -187,23 +220,60 @@ impl TaskEngine {
         }
     }
 
-    pub(crate) async fn submit(
+    /// Submits a task if there is room, without waiting: the common case,
+    /// kept out of the future that waits for room, so a submit that does
+    /// not wait builds no such future. `Err(pending)`: full, wait with
+    /// [`submit_when_room`](Self::submit_when_room).
+    pub(crate) fn submit_now(
         &self,
         name: String,
-        options: TaskOptions,
+        options: &TaskOptions,
         work: Work,
+        delayed: bool,
+    ) -> Result<Result<TaskId, Pending>, TaskError> {
+        // Built before the lock is taken: the lock is held for the insert
+        // alone.
+        let mut pending = Some(Record {
+            name,
+            status: TaskStatus::Pending,
+            priority: options.priority,
+            attempts: 0,
+            result: None,
+            error: None,
+            submitted_at: Instant::now(),
+            finished_at: None,
+            extra: extra(options, self.config.default_timeout),
+            work: Some(work),
+            token: None,
+            cancel_requested: false,
+            // A task waiting for its start time is pending but not queued;
+            // the submitter's timer queues it (`requeue`).
+            in_queue: !delayed,
+            claimed: false,
+            waiters: None,
+        });
+        Ok(match self.try_insert(options, &mut pending)? {
+            Some(id) => Ok(id),
+            None => Err(Pending(pending)),
+        })
+    }
+
+    /// Waits for room in the queue, then submits.
+    pub(crate) async fn submit_when_room(
+        &self,
+        options: &TaskOptions,
+        Pending(mut pending): Pending,
     ) -> Result<TaskId, TaskError> {
-        let mut pending = Some((name, work));
-        if let Some(id) = self.try_insert(&options, &mut pending)? {
-            return Ok(id);
-        }
         loop {
             // Full: register for room before looking again, so a slot
             // freed in between is not missed.
             let space = self.space.notified();
             tokio::pin!(space);
             space.as_mut().enable();
-            if let Some(id) = self.try_insert(&options, &mut pending)? {
+            if let Some(rec) = pending.as_mut() {
+                rec.submitted_at = Instant::now();
+            }
+            if let Some(id) = self.try_insert(options, &mut pending)? {
                 return Ok(id);
             }
             space.await;
@@ -216,7 +286,7 @@ impl TaskEngine {
     fn try_insert(
         &self,
         options: &TaskOptions,
-        pending: &mut Option<(String, Work)>,
+        pending: &mut Option<Record>,
     ) -> Result<Option<TaskId>, TaskError> {
         let mut st = self.state.lock();
         if self.closed.load(Ordering::Acquire) {
@@ -236,44 +306,32 @@ impl TaskEngine {
             }
             return Ok(None);
         }
-        let Some((name, work)) = pending.take() else {
+        let Some(record) = pending.take() else {
             return Ok(None);
         };
         st.next_id += 1;
         let id = st.next_id;
-        // A task waiting for its start time is pending but not queued; the
-        // submitter's timer queues it (`requeue`).
-        let queued_now = options.wait_before_start().is_none();
         if let Some(key) = &options.unique_key {
             st.unique.insert(key.clone(), id);
         }
-        st.records.insert(
-            id,
-            Record {
-                name,
-                status: TaskStatus::Pending,
-                priority: options.priority,
-                attempts: 0,
-                result: None,
-                error: None,
-                submitted_at: Instant::now(),
-                finished_at: None,
-                extra: extra(options, self.config.default_timeout),
-                work: Some(work),
-                token: None,
-                cancel_requested: false,
-                in_queue: queued_now,
-                waiters: None,
-            },
-        );
+        let (queued_now, priority) = (record.in_queue, record.priority);
+        st.records.insert(id, record);
         st.stats.submitted += 1;
         if !queued_now {
             return Ok(Some(TaskId(id)));
         }
-        st.queues[options.priority.index()].push_back(id);
+        st.queues[priority.index()].push_back(id);
         st.queued += 1;
+        // A queue that keeps growing while a worker counts as looking: that
+        // worker may share a thread kept busy by this very submitter, and
+        // cannot run to take anything. Now and then wake another anyway.
+        let growing = st.queued % WAKE_EVERY == 0;
         drop(st);
-        self.wake_worker();
+        if growing {
+            self.work.notify_one();
+        } else {
+            self.wake_worker();
+        }
         Ok(Some(TaskId(id)))
     }
 
@@ -302,39 +360,44 @@ impl TaskEngine {
             .collect()
     }
 
+    /// The task's snapshot if it has finished.
+    pub(crate) fn finished(&self, id: TaskId) -> Result<Option<TaskInfo>, TaskError> {
+        let st = self.state.lock();
+        let rec = st.records.get(&id.0).ok_or(TaskError::NotFound { id })?;
+        Ok(rec.status.is_finished().then(|| rec.info(id.0)))
+    }
+
+    /// Waits until the task has finished, for at most `timeout`. Callers
+    /// look with [`finished`](Self::finished) first: most tasks waited for
+    /// have, and that needs neither this future nor the clock.
     pub(crate) async fn wait(&self, id: TaskId, timeout: Duration) -> Result<TaskInfo, TaskError> {
         let deadline = crate::clock::after(Instant::now(), timeout);
+        let waiter = {
+            let mut st = self.state.lock();
+            let rec = st
+                .records
+                .get_mut(&id.0)
+                .ok_or(TaskError::NotFound { id })?;
+            if rec.status.is_finished() {
+                return Ok(rec.info(id.0));
+            }
+            rec.waiters.get_or_insert_with(Default::default).clone()
+        };
         loop {
-            let notify = {
-                let mut st = self.state.lock();
-                let rec = st
-                    .records
-                    .get_mut(&id.0)
-                    .ok_or(TaskError::NotFound { id })?;
-                if rec.status.is_finished() {
-                    return Ok(rec.info(id.0));
-                }
-                rec.waiters.get_or_insert_with(Default::default).clone()
-            };
-            let notified = notify.notified();
+            let notified = waiter.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            // Re-check: it may have finished between the lock and `enable`.
-            {
-                let st = self.state.lock();
-                let rec = st.records.get(&id.0).ok_or(TaskError::NotFound { id })?;
-                if rec.status.is_finished() {
-                    return Ok(rec.info(id.0));
-                }
+            // Checked after `enable`: a task finishing in between is seen.
+            if let Some(info) = waiter.done.get() {
+                return Ok(info.clone());
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                let status = self.get(id)?.status;
-                if status.is_finished() {
-                    return self.get(id);
+                if let Some(info) = waiter.done.get() {
+                    return Ok(info.clone());
                 }
                 return Err(TaskError::WaitTimedOut {
                     id,
-                    status,
+                    status: self.get(id)?.status,
                     after: timeout,
                 });
             }
@@ -349,8 +412,12 @@ impl TaskEngine {
             .records
             .get_mut(&id.0)
             .ok_or(TaskError::NotFound { id })?;
+        // A claimed task a worker has started is running, whatever its
+        // record says yet.
+        let started = rec.claimed && !rec.token.as_ref().is_some_and(|t| t.revoke());
         match rec.status {
-            TaskStatus::Pending => {
+            TaskStatus::Pending if !started => {
+                rec.claimed = false;
                 let was_queued = std::mem::replace(&mut rec.in_queue, false);
                 rec.cancel_requested = true;
                 if let Some(token) = &rec.token {
@@ -368,12 +435,13 @@ impl TaskEngine {
                     id.0,
                     TaskStatus::Cancelled,
                     Err("cancelled".into()),
+                    Instant::now(),
                 );
                 drop(st);
                 self.space.notify_waiters();
                 Ok(true)
             }
-            TaskStatus::Running => {
+            TaskStatus::Pending | TaskStatus::Running => {
                 rec.cancel_requested = true;
                 if let Some(token) = &rec.token {
                     token.cancel();
@@ -439,13 +507,16 @@ impl TaskEngine {
             if let Some(token) = &rec.token {
                 token.cancel();
             }
-            if rec.status == TaskStatus::Pending {
+            let started = rec.claimed && !rec.token.as_ref().is_some_and(|t| t.revoke());
+            if rec.status == TaskStatus::Pending && !started {
                 rec.in_queue = false;
+                rec.claimed = false;
                 self.finalize(
                     &mut st,
                     id,
                     TaskStatus::Cancelled,
                     Err("task service stopped".into()),
+                    Instant::now(),
                 );
             }
         }
@@ -464,12 +535,13 @@ impl TaskEngine {
         id: u64,
         status: TaskStatus,
         outcome: Result<serde_json::Value, String>,
+        at: Instant,
     ) {
         let Some(rec) = st.records.get_mut(&id) else {
             return;
         };
         rec.status = status;
-        rec.finished_at = Some(Instant::now());
+        rec.finished_at = Some(at);
         rec.work = None;
         match outcome {
             Ok(v) => {
@@ -479,7 +551,10 @@ impl TaskEngine {
             Err(e) => rec.error = Some(e),
         }
         if let Some(w) = rec.waiters.take() {
-            w.notify_waiters();
+            // Handed over with the wake-up: once retention forgets the
+            // record, a waiter still gets its outcome.
+            let _ = w.done.set(rec.info(id));
+            w.notify.notify_waiters();
         }
         if let Some(key) = rec.extra.as_ref().and_then(|e| e.unique_key.clone()) {
             if st.unique.get(&key) == Some(&id) {
@@ -511,57 +586,121 @@ impl TaskEngine {
         }
     }
 
-    /// Takes the next pending task (highest priority, oldest first) and
-    /// marks it running.
-    fn take(&self) -> Option<Taken> {
-        let mut st = self.state.lock();
-        if st.queued == 0 {
-            return None;
-        }
+    /// Claims up to `want` pending tasks (highest priority, oldest first)
+    /// into `claims`. They stay pending until started: a worker starts a
+    /// claimed task without the lock (see [`Claims`]).
+    fn claim(&self, st: &mut State, claims: &mut Claims<'_>, want: usize) {
+        // An even share of what is queued, so one worker does not claim
+        // what idle siblings could run.
+        let want = want.min(st.queued.div_ceil(self.config.workers.max(1)));
+        let was_full = st.queued >= self.config.queue_capacity;
         for p in 0..3 {
-            while let Some(id) = st.queues[p].pop_front() {
+            while claims.unstarted.len() < want {
+                let Some(id) = st.queues[p].pop_front() else {
+                    break;
+                };
                 let Some(rec) = st.records.get_mut(&id) else {
                     continue;
                 };
                 if rec.status != TaskStatus::Pending || !rec.in_queue {
                     continue; // cancelled while queued
                 }
-                let Some(work) = rec.work.clone() else {
+                // The worker keeps the code while it runs; a retry gives it
+                // back.
+                let Some(work) = rec.work.take() else {
                     continue;
                 };
                 rec.in_queue = false;
-                rec.status = TaskStatus::Running;
-                rec.attempts += 1;
+                rec.claimed = true;
+                let token = rec
+                    .token
+                    .get_or_insert_with(|| claims.tokens.pop().unwrap_or_default());
+                token.claimed();
                 let cx = TaskContext {
                     id: TaskId(id),
-                    attempt: rec.attempts,
-                    token: rec.token.get_or_insert_with(Arc::default).clone(),
+                    attempt: rec.attempts + 1,
+                    token: token.clone(),
                 };
                 let timeout = rec.extra.as_ref().and_then(|e| e.timeout);
-                let was_full = st.queued >= self.config.queue_capacity;
                 st.queued -= 1;
-                let more = st.queued > 0;
-                drop(st);
-                // Submitters wait only on a full queue.
-                if was_full {
-                    self.space.notify_waiters();
-                }
-                return Some(Taken {
+                claims.unstarted.push_back(Taken {
                     id,
                     work,
                     cx,
                     timeout,
-                    more,
                 });
             }
         }
-        None
+        if st.queued == 0 {
+            // Only cancelled ids are left: drop them now.
+            st.queues.iter_mut().for_each(VecDeque::clear);
+        }
+        // Submitters wait only on a full queue.
+        claims.room |= was_full && !claims.unstarted.is_empty();
+    }
+
+    /// Puts claimed tasks a worker did not start back at the front of the
+    /// queue, in their order. One a cancel revoked is final already.
+    fn unclaim(&self, st: &mut State, claims: &mut Claims<'_>) {
+        while let Some(taken) = claims.unstarted.pop_back() {
+            let Some(rec) = st.records.get_mut(&taken.id) else {
+                continue;
+            };
+            if rec.status != TaskStatus::Pending || !rec.claimed {
+                continue;
+            }
+            rec.claimed = false;
+            rec.in_queue = true;
+            rec.work = Some(taken.work);
+            let p = rec.priority.index();
+            st.queues[p].push_front(taken.id);
+            st.queued += 1;
+            claims.requeued = true;
+        }
+    }
+
+    /// A started task did not finish on its first poll: it shows running
+    /// now, and the rest of the worker's claims go back to the queue for
+    /// idle workers to take.
+    fn started_running(&self, claims: &mut Claims<'_>, id: u64, attempt: u32) {
+        let mut st = self.state.lock();
+        claims.record(self, &mut st);
+        if let Some(rec) = st.records.get_mut(&id) {
+            if rec.claimed && rec.status == TaskStatus::Pending {
+                rec.claimed = false;
+                rec.status = TaskStatus::Running;
+                rec.attempts = attempt;
+            }
+        }
+        self.unclaim(&mut st, claims);
+        drop(st);
+        claims.after_lock();
     }
 
     /// Records how an attempt ended; returns a retry delay if it is retried.
-    fn settle(&self, id: u64, ended: Ended) -> Option<Duration> {
+    fn settle(&self, id: u64, attempt: u32, ended: Ended) -> Option<Duration> {
         let mut st = self.state.lock();
+        self.settle_locked(&mut st, id, attempt, ended, &mut None, Instant::now())
+    }
+
+    /// [`settle`](Self::settle), under the lock the caller holds.
+    fn settle_locked(
+        &self,
+        st: &mut State,
+        id: u64,
+        attempt: u32,
+        ended: Ended,
+        work: &mut Option<Work>,
+        at: Instant,
+    ) -> Option<Duration> {
         let rec = st.records.get_mut(&id)?;
+        if rec.claimed {
+            // Claimed, started and finished on its first poll: its record
+            // catches up now.
+            rec.claimed = false;
+            rec.status = TaskStatus::Running;
+            rec.attempts = attempt;
+        }
         let cancelled = rec.cancel_requested;
         let ended = match ended {
             // Whatever a task returns after a cancellation request, it
@@ -586,6 +725,9 @@ impl TaskEngine {
                             tracing::info!(service = %self.name, task = %TaskId(id), name = %rec.name, attempt = rec.attempts, delay_ms = delay.as_millis() as u64, error = %message, "task failed; retrying");
                             rec.status = TaskStatus::Pending;
                             rec.error = Some(message);
+                            if work.is_some() {
+                                rec.work = work.take();
+                            }
                             st.stats.retries += 1;
                             return Some(delay);
                         }
@@ -619,7 +761,7 @@ impl TaskEngine {
                 )
             }
         };
-        self.finalize(&mut st, id, status, outcome);
+        self.finalize(st, id, status, outcome, at);
         None
     }
 
@@ -629,7 +771,7 @@ impl TaskEngine {
         let Some(rec) = st.records.get_mut(&id) else {
             return;
         };
-        if rec.status != TaskStatus::Pending || rec.in_queue {
+        if rec.status != TaskStatus::Pending || rec.in_queue || rec.claimed {
             return;
         }
         rec.in_queue = true;
@@ -729,38 +871,51 @@ impl Engine for TaskEngine {
 }
 
 /// One worker: takes tasks until `stop` fires (it then finishes the task
-/// in hand first). Runs on the actor's arbiter; a panicking task is caught
-/// here, so the worker lives on.
+/// in hand first). Runs where `worker_placement` says; a panicking task is
+/// caught here, so the worker lives on.
+///
+/// It visits the engine's lock once per batch: to record the outcomes of
+/// the attempts that ended since, and to claim the next tasks — as many as
+/// it can expect to finish quickly, up to [`MAX_CLAIM`]: one after a task
+/// that did not finish on its first poll, twice as many after a batch that
+/// did. A claimed task that does not finish on its first poll sends the
+/// rest of the batch back to the queue, so a slow task holds up no other.
 async fn worker(shared: Shared<TaskEngine>, stop: CancellationToken) {
     let mut ran: u32 = 0;
     let mut looking = Looking::new(&shared.searching);
+    let mut claims = Claims::new(&shared);
+    let mut want = 1;
     loop {
         if stop.is_cancelled() {
             return;
         }
-        let taken = match shared.take() {
-            Some(taken) => {
-                looking.set(false);
-                taken
-            }
+        let taken = match claims.unstarted.pop_front() {
+            Some(taken) => taken,
             None => {
-                let notified = shared.work.notified();
-                tokio::pin!(notified);
-                notified.as_mut().enable();
-                // No longer looking, then a last look: a task queued by a
-                // submitter that still saw this worker looking is found here.
-                looking.set(false);
-                match shared.take() {
-                    Some(taken) => taken,
-                    None => {
+                looking.set(true);
+                // A batch ends where the worker yields (below).
+                let want = want.min((YIELD_EVERY - ran % YIELD_EVERY) as usize);
+                if !shared.exchange(&mut claims, want) {
+                    let notified = shared.work.notified();
+                    tokio::pin!(notified);
+                    notified.as_mut().enable();
+                    // No longer looking, then a last look: a task queued by
+                    // a submitter that still saw this worker looking is
+                    // found here.
+                    looking.set(false);
+                    if !shared.exchange(&mut claims, want) {
                         tokio::select! {
                             _ = notified => {}
                             _ = stop.cancelled() => return,
                         }
-                        looking.set(true);
                         continue;
                     }
                 }
+                looking.set(false);
+                let Some(taken) = claims.unstarted.pop_front() else {
+                    continue;
+                };
+                taken
             }
         };
         let Taken {
@@ -768,40 +923,236 @@ async fn worker(shared: Shared<TaskEngine>, stop: CancellationToken) {
             work,
             cx,
             timeout,
-            more,
         } = taken;
-        // This worker stopped looking; if tasks remain and nobody else
-        // looks, wake another so they do not wait for this one.
-        if more {
-            shared.wake_worker();
+        if !cx.token.start() {
+            continue; // cancelled before it started: final already
         }
+        let attempt = cx.attempt;
         shared.busy.fetch_add(1, Ordering::Relaxed);
         // Settles the task if this worker dies with it in hand.
         let mut in_hand = InHand {
             engine: &shared,
             id,
+            attempt,
             settled: false,
         };
         let token = cx.token.clone();
-        let ended = run(work, cx, timeout, token, shared.config.cancel_grace).await;
-        // Settling runs user code too (a retry predicate): still in hand.
-        let retry = shared.settle(id, ended);
+        let mut slow = false;
+        let ended = run(
+            work.clone(),
+            cx,
+            timeout,
+            token,
+            shared.config.cancel_grace,
+            || {
+                slow = true;
+                shared.started_running(&mut claims, id, attempt);
+            },
+        )
+        .await;
+        let at = Instant::now();
+        claims.ended.push_back(Attempt {
+            id,
+            attempt,
+            ended,
+            work,
+            at,
+        });
         in_hand.settled = true;
         drop(in_hand);
-        if let Some(delay) = retry {
-            let shared = shared.clone();
+        want = if slow { 1 } else { (want * 2).min(MAX_CLAIM) };
+        // Tasks that finish at once may still take long (CPU work): the
+        // rest of a batch held that long goes back to idle siblings.
+        if !claims.unstarted.is_empty() && at.duration_since(claims.since) >= HOLD_AT_MOST {
+            shared.give_back(&mut claims);
+            want = 1;
+        }
+        // Let other actors on this arbiter run now and then, even while
+        // the queue never empties. What ended is recorded first, and any
+        // claim not started goes back: the siblings on this arbiter that
+        // run meanwhile take them in order, so tasks still finish in the
+        // order they were queued.
+        ran = ran.wrapping_add(1);
+        if ran % YIELD_EVERY == 0 {
+            shared.give_back(&mut claims);
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+impl TaskEngine {
+    /// One visit of a worker to the lock: records what ended, then claims
+    /// up to `want` tasks. False if it claimed none.
+    fn exchange(&self, claims: &mut Claims<'_>, want: usize) -> bool {
+        while claims.tokens.len() < want {
+            claims.tokens.push(Arc::default());
+        }
+        let mut st = self.state.lock();
+        claims.record(self, &mut st);
+        self.claim(&mut st, claims, want);
+        let more = st.queued > 0;
+        drop(st);
+        if claims.unstarted.len() > 1 {
+            claims.since = Instant::now();
+        }
+        claims.after_lock();
+        // This worker stops looking; if tasks remain and nobody else
+        // looks, wake another so they do not wait for this one.
+        if more && !claims.unstarted.is_empty() {
+            self.wake_worker();
+        }
+        !claims.unstarted.is_empty()
+    }
+
+    /// Records what ended and puts back the tasks not started.
+    fn give_back(&self, claims: &mut Claims<'_>) {
+        let mut st = self.state.lock();
+        claims.record(self, &mut st);
+        self.unclaim(&mut st, claims);
+        drop(st);
+        claims.after_lock();
+    }
+}
+
+/// What a worker holds between two visits to the engine's lock: tasks it
+/// claimed and has not started, and attempts that ended whose outcome is
+/// not recorded yet. Dropped (the worker ended, however), it records what
+/// ended and puts back what it did not start, so nothing is lost.
+struct Claims<'a> {
+    engine: &'a Shared<TaskEngine>,
+    unstarted: VecDeque<Taken>,
+    /// Attempts that ended, not recorded yet.
+    ended: VecDeque<Attempt>,
+    /// Code of finished tasks, dropped once the lock is released.
+    done: Vec<Work>,
+    /// Fresh tokens for the tasks it claims, made before the lock is
+    /// taken.
+    tokens: Vec<Arc<super::task::TaskToken>>,
+    /// The attempt being recorded: recording runs user code (a retry
+    /// predicate), and if that panics the attempt is recorded as lost.
+    recording: Option<(u64, u32)>,
+    /// Retries to schedule once the lock is released.
+    retries: Vec<(u64, Duration)>,
+    /// Queue room was freed / tasks were put back: who to wake after the
+    /// lock.
+    room: bool,
+    requeued: bool,
+    /// When the current batch was claimed.
+    since: Instant,
+}
+
+/// An attempt that ended, as a worker hands it over.
+struct Attempt {
+    id: u64,
+    attempt: u32,
+    ended: Ended,
+    /// The task's code, kept for a retry.
+    work: Work,
+    /// When it ended: read before the lock is taken.
+    at: Instant,
+}
+
+/// How long a worker holds claimed tasks it has not started, when the
+/// ones before them take long.
+const HOLD_AT_MOST: Duration = Duration::from_micros(200);
+
+impl<'a> Claims<'a> {
+    fn new(engine: &'a Shared<TaskEngine>) -> Self {
+        Claims {
+            engine,
+            unstarted: VecDeque::with_capacity(MAX_CLAIM),
+            ended: VecDeque::with_capacity(MAX_CLAIM),
+            recording: None,
+            done: Vec::with_capacity(MAX_CLAIM),
+            tokens: Vec::with_capacity(MAX_CLAIM),
+            retries: Vec::new(),
+            room: false,
+            requeued: false,
+            since: Instant::now(),
+        }
+    }
+
+    /// Records every attempt that ended, under the lock.
+    fn record(&mut self, engine: &TaskEngine, st: &mut State) {
+        while let Some(Attempt {
+            id,
+            attempt,
+            ended,
+            work,
+            at,
+        }) = self.ended.pop_front()
+        {
+            self.recording = Some((id, attempt));
+            let mut work = Some(work);
+            let retry = engine.settle_locked(st, id, attempt, ended, &mut work, at);
+            self.recording = None;
+            self.done.extend(work);
+            if let Some(delay) = retry {
+                self.retries.push((id, delay));
+            }
+            self.room = true;
+        }
+    }
+
+    /// Wakes who waits on what this visit changed, and schedules retries.
+    fn after_lock(&mut self) {
+        let engine = self.engine;
+        self.done.clear();
+        if std::mem::take(&mut self.room) {
+            engine.space.notify_waiters();
+        }
+        if std::mem::take(&mut self.requeued) {
+            engine.wake_worker();
+        }
+        for (id, delay) in self.retries.drain(..) {
+            let shared = engine.clone();
             tokio::task::spawn_local(async move {
                 tokio::time::sleep(delay).await;
                 shared.requeue(id);
             });
         }
-        looking.set(true);
-        // Let other actors on this arbiter run now and then, even while
-        // the queue never empties.
-        ran = ran.wrapping_add(1);
-        if ran % YIELD_EVERY == 0 {
-            tokio::task::yield_now().await;
+    }
+}
+
+impl Drop for Claims<'_> {
+    fn drop(&mut self) {
+        let engine: &TaskEngine = self.engine;
+        let mut st = engine.state.lock();
+        if let Some((id, attempt)) = self.recording.take() {
+            let _ =
+                engine.settle_locked(&mut st, id, attempt, Ended::Lost, &mut None, Instant::now());
         }
+        while let Some(Attempt {
+            id,
+            attempt,
+            ended,
+            work,
+            at,
+        }) = self.ended.pop_front()
+        {
+            let mut work = Some(work);
+            // Recording may run a retry predicate; one that panics here,
+            // perhaps while unwinding, must not abort the process.
+            let recorded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                engine.settle_locked(&mut st, id, attempt, ended, &mut work, at)
+            }));
+            match recorded {
+                // The worker is gone, and so perhaps its arbiter: the
+                // retry is queued now rather than after its backoff.
+                Ok(Some(_)) => self.retries.push((id, Duration::ZERO)),
+                Ok(None) => {}
+                Err(_) => {
+                    let _ = engine.settle_locked(&mut st, id, attempt, Ended::Lost, &mut None, at);
+                }
+            }
+        }
+        engine.unclaim(&mut st, self);
+        drop(st);
+        for (id, _) in std::mem::take(&mut self.retries) {
+            engine.requeue(id);
+        }
+        engine.space.notify_waiters();
+        engine.wake_worker();
     }
 }
 
@@ -846,6 +1197,7 @@ impl Drop for Looking<'_> {
 struct InHand<'a> {
     engine: &'a TaskEngine,
     id: u64,
+    attempt: u32,
     settled: bool,
 }
 
@@ -853,13 +1205,13 @@ impl Drop for InHand<'_> {
     fn drop(&mut self) {
         self.engine.busy.fetch_sub(1, Ordering::Relaxed);
         if !self.settled {
-            let _ = self.engine.settle(self.id, Ended::Lost);
+            let _ = self.engine.settle(self.id, self.attempt, Ended::Lost);
         }
     }
 }
 
 /// A worker yields to the arbiter after this many tasks in a row.
-const YIELD_EVERY: u32 = 16;
+const YIELD_EVERY: u32 = MAX_CLAIM as u32;
 
 type Caught = Result<Outcome, Panic>;
 
@@ -869,6 +1221,7 @@ pub(crate) async fn run(
     timeout: Option<Duration>,
     token: Arc<super::task::TaskToken>,
     grace: Duration,
+    on_pending: impl FnOnce(),
 ) -> Ended {
     // Not boxed: the task's own future is already boxed once.
     let fut = match work {
@@ -891,6 +1244,7 @@ pub(crate) async fn run(
     if let Poll::Ready(caught) = first {
         return caught_to_ended(caught);
     }
+    on_pending();
     let deadline = timeout.map(|t| crate::clock::after(Instant::now(), t));
     let expired = async {
         match deadline {

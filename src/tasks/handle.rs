@@ -105,7 +105,9 @@ impl Tasks {
         T: Serialize + 'static,
         E: Into<BoxError> + 'static,
     {
-        self.submit_with(name, TaskOptions::default(), task).await
+        // Not through `submit_with`: one future less to build per submit.
+        self.insert(name.into(), TaskOptions::default(), asynchronous(task))
+            .await
     }
 
     /// [`submit`](Self::submit) with options: priority, timeout, retry,
@@ -122,18 +124,54 @@ impl Tasks {
         T: Serialize + 'static,
         E: Into<BoxError> + 'static,
     {
-        let work = Work::asynchronous(Arc::new(move |cx| task(cx).map(to_outcome).boxed_local()));
-        self.insert(name.into(), options, work).await
+        self.insert(name.into(), options, asynchronous(task)).await
     }
 
+    /// Submits a task: at once if there is room. The future that waits for
+    /// room is boxed and made only when the queue is full, so the future of
+    /// a submit that does not wait stays small.
     async fn insert(
         &self,
         name: String,
         options: TaskOptions,
         work: Work,
     ) -> Result<TaskId, TaskError> {
+        let waiting = match self.insert_now(name, options, work) {
+            Ok(id) => return Ok(id),
+            Err(InsertError::Failed(e)) => return Err(e),
+            Err(InsertError::Full(waiting)) => waiting,
+        };
+        waiting.await
+    }
+
+    fn insert_now(
+        &self,
+        name: String,
+        options: TaskOptions,
+        work: Work,
+    ) -> Result<TaskId, InsertError<'_>> {
+        // Read once: whether the task is queued now and whether a timer
+        // queues it later must agree.
         let delay = options.wait_before_start();
-        let id = self.shared.submit(name, options, work).await?;
+        match self
+            .shared
+            .submit_now(name, &options, work, delay.is_some())
+        {
+            Ok(Ok(id)) => {
+                self.start_later(id, delay);
+                Ok(id)
+            }
+            Ok(Err(pending)) => Err(InsertError::Full(Box::pin(async move {
+                let id = self.shared.submit_when_room(&options, pending).await?;
+                self.start_later(id, delay);
+                Ok(id)
+            }))),
+            Err(e) => Err(InsertError::Failed(e)),
+        }
+    }
+
+    /// A task with a start time is queued by a timer.
+    fn start_later(&self, id: TaskId, delay: Option<Duration>) {
         if let Some(delay) = delay {
             let shared = self.shared.clone();
             tokio::spawn(async move {
@@ -141,7 +179,6 @@ impl Tasks {
                 shared.requeue(id.0);
             });
         }
-        Ok(id)
     }
 
     /// The named handlers of this service: register task code under a name
@@ -230,7 +267,7 @@ impl Tasks {
         T: Serialize + 'static,
         E: Into<BoxError> + 'static,
     {
-        self.submit_blocking_with(name, TaskOptions::default(), task)
+        self.insert(name.into(), TaskOptions::default(), blocking(task))
             .await
     }
 
@@ -246,8 +283,7 @@ impl Tasks {
         T: Serialize + 'static,
         E: Into<BoxError> + 'static,
     {
-        let work = Work::blocking(Arc::new(move |cx| to_outcome(task(cx))));
-        self.insert(name.into(), options, work).await
+        self.insert(name.into(), options, blocking(task)).await
     }
 
     /// A snapshot of task `id`; [`TaskError::NotFound`] if it is unknown
@@ -265,7 +301,12 @@ impl Tasks {
     /// completion, not by polling. [`TaskError::WaitTimedOut`] after
     /// `timeout` (the task keeps running).
     pub async fn wait(&self, id: TaskId, timeout: Duration) -> Result<TaskInfo, TaskError> {
-        self.shared.wait(id, timeout).await
+        if let Some(info) = self.shared.finished(id)? {
+            return Ok(info);
+        }
+        // Boxed, as a submit that waits for room: most waits find the task
+        // finished, and their future stays small.
+        Box::pin(self.shared.wait(id, timeout)).await
     }
 
     /// Cancels task `id`. A pending task (queued or waiting for a retry) is
@@ -282,4 +323,32 @@ impl Tasks {
     pub fn stats(&self) -> TaskStats {
         self.shared.stats()
     }
+}
+
+/// The engine's form of an async task's code.
+fn asynchronous<F, Fut, T, E>(task: F) -> Work
+where
+    F: Fn(TaskContext) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, E>> + 'static,
+    T: Serialize + 'static,
+    E: Into<BoxError> + 'static,
+{
+    Work::asynchronous(Arc::new(move |cx| task(cx).map(to_outcome).boxed_local()))
+}
+
+/// The engine's form of a blocking task's code.
+fn blocking<F, T, E>(task: F) -> Work
+where
+    F: Fn(TaskContext) -> Result<T, E> + Send + Sync + 'static,
+    T: Serialize + 'static,
+    E: Into<BoxError> + 'static,
+{
+    Work::blocking(Arc::new(move |cx| to_outcome(task(cx))))
+}
+
+/// A submit that did not go through at once.
+enum InsertError<'a> {
+    Failed(TaskError),
+    /// The queue is full: this waits for room, then submits.
+    Full(futures_util::future::BoxFuture<'a, Result<TaskId, TaskError>>),
 }

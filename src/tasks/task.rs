@@ -320,12 +320,23 @@ pub struct TaskContext {
 /// allocation with the flag inline, no lock to share or drop it), which
 /// most tasks never ask for; one is made on demand by
 /// [`TaskContext::token`] and cancelled with the flag.
+///
+/// It also settles who moves first on a task a worker has claimed but not
+/// started: the worker starting it or a cancel revoking it. Whoever wins
+/// decides, without the engine's lock (the worker does not take it to
+/// start a claimed task).
 #[derive(Default)]
 pub(crate) struct TaskToken {
     cancelled: std::sync::atomic::AtomicBool,
+    /// `CLAIMED`, `STARTED` or `REVOKED`.
+    claim: std::sync::atomic::AtomicU8,
     wake: tokio::sync::Notify,
     linked: std::sync::OnceLock<CancellationToken>,
 }
+
+const CLAIMED: u8 = 0;
+const STARTED: u8 = 1;
+const REVOKED: u8 = 2;
 
 impl fmt::Debug for TaskToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -348,6 +359,30 @@ impl TaskToken {
 
     pub(crate) fn is_cancelled(&self) -> bool {
         self.cancelled.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The task was claimed by a worker (again, for a retry).
+    pub(crate) fn claimed(&self) {
+        self.claim
+            .store(CLAIMED, std::sync::atomic::Ordering::Release);
+    }
+
+    /// The worker starts the claimed task: false if a cancel revoked it
+    /// first.
+    pub(crate) fn start(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        self.claim
+            .compare_exchange(CLAIMED, STARTED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// A cancel takes the claimed task back before it starts: false if the
+    /// worker started it first.
+    pub(crate) fn revoke(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        self.claim
+            .compare_exchange(CLAIMED, REVOKED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
     }
 
     pub(crate) async fn cancelled(&self) {

@@ -448,7 +448,7 @@ async fn run_one(shared: &Shared<DurableEngine>, claim: &Claim, held: &HeldSet) 
                 .timeout_ms
                 .map(|ms| Duration::from_millis(ms.max(1) as u64))
                 .or(shared.config.default_timeout);
-            run(work, cx, timeout, token, shared.config.cancel_grace).await
+            run(work, cx, timeout, token, shared.config.cancel_grace, || ()).await
         }
     };
     counters.busy.fetch_sub(1, Ordering::Relaxed);
