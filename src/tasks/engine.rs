@@ -121,6 +121,8 @@ struct State {
     queued: usize,
     unique: HashMap<String, u64>,
     finished: VecDeque<u64>,
+    /// Records retention just forgot, to drop outside the lock.
+    forgotten: Vec<Record>,
     outcomes: VecDeque<bool>,
     window_failures: usize,
     stats: TaskStats,
@@ -437,7 +439,9 @@ impl TaskEngine {
                     Err("cancelled".into()),
                     Instant::now(),
                 );
+                let forgotten = std::mem::take(&mut st.forgotten);
                 drop(st);
+                drop(forgotten);
                 self.space.notify_waiters();
                 Ok(true)
             }
@@ -484,8 +488,13 @@ impl TaskEngine {
                 break;
             }
             st.finished.pop_front();
-            st.records.remove(&id);
+            if let Some(record) = st.records.remove(&id) {
+                st.forgotten.push(record);
+            }
         }
+        let forgotten = std::mem::take(&mut st.forgotten);
+        drop(st);
+        drop(forgotten);
     }
 
     /// The service is gone for good: refuse submits, cancel what is pending
@@ -522,7 +531,9 @@ impl TaskEngine {
         }
         st.queued = 0;
         st.queues.iter_mut().for_each(VecDeque::clear);
+        let forgotten = std::mem::take(&mut st.forgotten);
         drop(st);
+        drop(forgotten);
         self.space.notify_waiters();
         tracing::debug!(service = %self.name, "task service stopped for good");
     }
@@ -581,7 +592,12 @@ impl TaskEngine {
         st.finished.push_back(id);
         while st.finished.len() > self.config.retain_finished {
             if let Some(old) = st.finished.pop_front() {
-                st.records.remove(&old);
+                // Dropped by the caller once the lock is released: a record
+                // holds allocations made on the submitter's thread, and
+                // freeing them here would hold everyone else up.
+                if let Some(record) = st.records.remove(&old) {
+                    st.forgotten.push(record);
+                }
             }
         }
     }
@@ -680,7 +696,11 @@ impl TaskEngine {
     /// Records how an attempt ended; returns a retry delay if it is retried.
     fn settle(&self, id: u64, attempt: u32, ended: Ended) -> Option<Duration> {
         let mut st = self.state.lock();
-        self.settle_locked(&mut st, id, attempt, ended, &mut None, Instant::now())
+        let retry = self.settle_locked(&mut st, id, attempt, ended, &mut None, Instant::now());
+        let forgotten = std::mem::take(&mut st.forgotten);
+        drop(st);
+        drop(forgotten);
+        retry
     }
 
     /// [`settle`](Self::settle), under the lock the caller holds.
@@ -1025,6 +1045,8 @@ struct Claims<'a> {
     ended: VecDeque<Attempt>,
     /// Code of finished tasks, dropped once the lock is released.
     done: Vec<Work>,
+    /// Records retention forgot, dropped once the lock is released.
+    forgotten: Vec<Record>,
     /// Fresh tokens for the tasks it claims, made before the lock is
     /// taken.
     tokens: Vec<Arc<super::task::TaskToken>>,
@@ -1064,6 +1086,7 @@ impl<'a> Claims<'a> {
             ended: VecDeque::with_capacity(MAX_CLAIM),
             recording: None,
             done: Vec::with_capacity(MAX_CLAIM),
+            forgotten: Vec::with_capacity(MAX_CLAIM),
             tokens: Vec::with_capacity(MAX_CLAIM),
             retries: Vec::new(),
             room: false,
@@ -1090,14 +1113,15 @@ impl<'a> Claims<'a> {
             if let Some(delay) = retry {
                 self.retries.push((id, delay));
             }
-            self.room = true;
         }
+        std::mem::swap(&mut st.forgotten, &mut self.forgotten);
     }
 
     /// Wakes who waits on what this visit changed, and schedules retries.
     fn after_lock(&mut self) {
         let engine = self.engine;
         self.done.clear();
+        self.forgotten.clear();
         if std::mem::take(&mut self.room) {
             engine.space.notify_waiters();
         }
@@ -1147,7 +1171,9 @@ impl Drop for Claims<'_> {
             }
         }
         engine.unclaim(&mut st, self);
+        let forgotten = std::mem::take(&mut st.forgotten);
         drop(st);
+        drop(forgotten);
         for (id, _) in std::mem::take(&mut self.retries) {
             engine.requeue(id);
         }

@@ -25,6 +25,7 @@
 //! * **memory** — 1,000,000 trivial tasks through a service with
 //!   `retain_finished` 10,000 and `queue_capacity` 10,000 (submits wait
 //!   for room); RSS and peak RSS (`VmRSS`, `VmHWM`) after each 250,000.
+//!   `--memory-only` runs this part alone, `--no-memory` skips it.
 
 use servitor::tasks::{Tasks, TasksConfig};
 use servitor::{Placement, Runtime, RuntimeConfig, Supervisor};
@@ -248,7 +249,9 @@ async fn memory() {
 
 #[actix_rt::main]
 async fn main() {
-    throughput().await;
+    if !std::env::args().any(|a| a == "--memory-only") {
+        throughput().await;
+    }
     if std::env::args().any(|a| a == "--no-memory" || a == "--only") {
         return;
     }
