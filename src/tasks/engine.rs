@@ -4,11 +4,16 @@
 //! It is created with the child spec and shared by every handle and every
 //! incarnation of the service's actor, so an actor crash loses no task.
 //! Each incarnation runs [`workers`](super::TasksConfig::workers) worker
-//! tasks on its arbiter, tied to the incarnation: when the actor ends (a
-//! crash, a restart, a stop) its workers take no new task, finish the one in
-//! hand, and exit; the next incarnation starts fresh workers on the same
-//! queue. So a crash loses no pending task, and a running task is not
-//! interrupted by it (for a moment more than `workers` tasks may run).
+//! tasks where [`worker_placement`](super::TasksConfig::worker_placement)
+//! says, tied to the incarnation: when the actor ends (a crash, a restart,
+//! a stop) its workers take no new task, finish the one in hand, put back
+//! what they claimed and did not start, and exit; the next incarnation
+//! starts fresh workers on the same queue. So a crash loses no pending
+//! task, and a running task is not interrupted by it (for a moment more
+//! than `workers` tasks may run).
+//!
+//! Workers claim tasks in batches and record outcomes in the same visit to
+//! the lock (see [`worker`]); a claimed task stays pending until started.
 
 use super::config::TasksConfig;
 use super::error::TaskError;
