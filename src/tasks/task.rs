@@ -24,9 +24,11 @@ impl fmt::Display for TaskId {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskStatus {
-    /// Queued, or waiting for its retry backoff.
+    /// Queued, or waiting for its retry backoff (or claimed by a worker
+    /// that has not started it: workers claim a few queued tasks at once).
     Pending,
-    /// A worker runs it.
+    /// A worker runs it. A task that finishes on its first poll may go
+    /// from pending to its final status without being seen running.
     Running,
     /// It returned `Ok`; the value is [`TaskInfo::result`].
     Completed,
