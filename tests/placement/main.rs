@@ -433,3 +433,126 @@ async fn work_spawned_from_outside_the_tree_runs_on_the_pool_and_a_panic_comes_b
     assert_eq!(app.health().status, Status::Ok);
     tree.shutdown().await;
 }
+
+/// What one task of the storm below does, by its number.
+fn storm_task(
+    i: usize,
+    ran: std::sync::Arc<Vec<std::sync::atomic::AtomicBool>>,
+) -> impl Fn(
+    servitor::tasks::TaskContext,
+) -> futures_util::future::LocalBoxFuture<'static, Result<usize, String>>
+       + Send
+       + Sync
+       + 'static {
+    use futures_util::FutureExt;
+    move |cx| {
+        ran[i].store(true, std::sync::atomic::Ordering::SeqCst);
+        let attempt = cx.attempt();
+        async move {
+            match i % 6 {
+                0 => Ok(i),
+                1 => Err(format!("task {i} fails")),
+                2 => panic!("task {i} panics"),
+                3 => {
+                    tokio::task::yield_now().await;
+                    Ok(i)
+                }
+                4 => {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    Ok(i)
+                }
+                // Retried once, then done.
+                _ if attempt < 2 => Err(format!("task {i}, attempt {attempt}")),
+                _ => Ok(i),
+            }
+        }
+        .boxed_local()
+    }
+}
+
+#[actix_rt::test]
+async fn a_storm_of_tasks_on_the_pool_ends_with_every_task_final_and_the_counts_adding_up() {
+    use servitor::tasks::{RetryPolicy, TaskOptions, TaskStatus};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    const N: usize = 3_000;
+    let (spec, tasks) = Tasks::service(
+        "jobs",
+        TasksConfig {
+            workers: 4,
+            ..TasksConfig::default()
+        },
+    )
+    .unwrap();
+    let config = RuntimeConfig {
+        pool_size: Some(2),
+        ..TestTree::config()
+    };
+    let tree = TestTree::start_spec(
+        Supervisor::builder("app").child(spec).build().unwrap(),
+        config,
+    )
+    .await
+    .unwrap();
+    let ran: Arc<Vec<AtomicBool>> = Arc::new((0..N).map(|_| AtomicBool::new(false)).collect());
+    // Two submitters, one on the pool beside the workers, each cancelling
+    // every third of its tasks right after submitting it: pending, claimed
+    // or already running, whichever it is by then.
+    let submit = |half: usize, tasks: Tasks, ran: Arc<Vec<AtomicBool>>| async move {
+        let mut ids = Vec::new();
+        for i in (half..N).step_by(2) {
+            let options =
+                TaskOptions::default().retry(RetryPolicy::exponential(2, Duration::from_millis(1)));
+            let id = tasks
+                .submit_with("storm", options, storm_task(i, ran.clone()))
+                .await
+                .unwrap();
+            if i % 3 == 0 {
+                tasks.cancel(id).unwrap();
+            }
+            ids.push((i, id));
+        }
+        ids
+    };
+    let on_pool = tree
+        .runtime()
+        .spawn_placed(&Placement::Pool, {
+            let (tasks, ran) = (tasks.clone(), ran.clone());
+            move || submit(1, tasks, ran)
+        })
+        .unwrap();
+    let mut ids = submit(0, tasks.clone(), ran.clone()).await;
+    ids.extend(on_pool.await.unwrap());
+    assert_eq!(ids.len(), N);
+    for (i, id) in ids {
+        let done = tasks.wait(id, BOUND).await.unwrap();
+        let ran = ran[i].load(Ordering::SeqCst);
+        match done.status {
+            TaskStatus::Cancelled if done.attempts == 0 => {
+                assert!(!ran, "task {i} was cancelled before it started, yet ran")
+            }
+            TaskStatus::Cancelled => assert!(ran, "task {i}"),
+            TaskStatus::Completed => {
+                assert!(ran, "task {i}");
+                assert_eq!(done.result, Some(serde_json::json!(i)));
+                assert_eq!(done.attempts, if i % 6 == 5 { 2 } else { 1 }, "task {i}");
+            }
+            TaskStatus::Failed => assert!(ran && matches!(i % 6, 2), "task {i}: {done:?}"),
+            TaskStatus::Dead => assert!(ran && i % 6 == 1, "task {i}: {done:?}"),
+            other => panic!("task {i} ended {other:?}"),
+        }
+        if i % 3 != 0 {
+            assert_ne!(done.status, TaskStatus::Cancelled, "task {i}");
+        }
+    }
+    let stats = tasks.stats();
+    assert_eq!(stats.submitted, N as u64);
+    assert_eq!(
+        stats.completed + stats.failed + stats.cancelled + stats.timed_out + stats.dead,
+        N as u64,
+        "{stats:?}"
+    );
+    assert_eq!(stats.queue_depth, 0);
+    assert_eq!(stats.busy_workers, 0);
+    tree.shutdown().await;
+}
