@@ -355,8 +355,8 @@ async fn shutdown_order_and_timeouts_hold_across_threads() {
     );
 }
 
-#[actix_rt::test]
-async fn task_workers_on_the_pool_use_several_threads_and_tasks_need_not_be_send() {
+/// A task service of 4 workers on a pool of 2 arbiters.
+async fn tasks_on_the_pool() -> (TestTree, Tasks) {
     let (spec, tasks) = Tasks::service(
         "jobs",
         TasksConfig {
@@ -375,6 +375,12 @@ async fn task_workers_on_the_pool_use_several_threads_and_tasks_need_not_be_send
     )
     .await
     .unwrap();
+    (tree, tasks)
+}
+
+#[actix_rt::test]
+async fn task_workers_on_the_pool_use_several_threads_and_tasks_need_not_be_send() {
+    let (tree, tasks) = tasks_on_the_pool().await;
     let mut ids = Vec::new();
     for _ in 0..32 {
         let id = tasks
@@ -476,24 +482,7 @@ async fn a_storm_of_tasks_on_the_pool_ends_with_every_task_final_and_the_counts_
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
     const N: usize = 3_000;
-    let (spec, tasks) = Tasks::service(
-        "jobs",
-        TasksConfig {
-            workers: 4,
-            ..TasksConfig::default()
-        },
-    )
-    .unwrap();
-    let config = RuntimeConfig {
-        pool_size: Some(2),
-        ..TestTree::config()
-    };
-    let tree = TestTree::start_spec(
-        Supervisor::builder("app").child(spec).build().unwrap(),
-        config,
-    )
-    .await
-    .unwrap();
+    let (tree, tasks) = tasks_on_the_pool().await;
     let ran: Arc<Vec<AtomicBool>> = Arc::new((0..N).map(|_| AtomicBool::new(false)).collect());
     // Two submitters, one on the pool beside the workers, each cancelling
     // every third of its tasks right after submitting it: pending, claimed
