@@ -1,11 +1,13 @@
 //! Benchmark 3: one supervisor with many idle children. Time to start all,
 //! heap bytes per idle child, time to stop all, and how start time grows
-//! with the number of children (the median of several runs per size). Peers: as many plain actix actors, and as
-//! many ractor actors, started and stopped the same way (one after another
-//! for ractor, whose spawn waits for `pre_start` like a servitor start does).
+//! with the number of children (paired rounds of starts in fresh processes).
+//! Peers: as many plain actix actors, and as many ractor actors, started and
+//! stopped the same way (one after another for ractor, whose spawn waits for
+//! `pre_start` like a servitor start does).
 
 use crate::actors::Idle;
 use crate::alloc::{live_bytes, rss_bytes};
+use crate::paired::Rounds;
 use crate::report::{ns, Row, Unit};
 use crate::rt::{on_actix, on_tokio};
 use actix::prelude::*;
@@ -14,34 +16,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 const N: usize = 10_000;
-const GROWTH: [usize; 3] = [1_000, 10_000, 100_000];
 const GOAL_START_NS: f64 = 0.2e9;
 const GOAL_BYTES: f64 = 2048.0;
 /// Linear growth: per-child start time at 100k within this factor of 1k.
 const LINEAR_FACTOR: f64 = 1.5;
+/// The sizes of the growth rows; the first and the last are compared.
+const GROWTH: [usize; 3] = [1_000, 10_000, 100_000];
+/// Fresh processes per figure of a 1k start in a round: one 1k start takes
+/// a few milliseconds, so one alone says little; the median of five does.
+const SMALL_RUNS: usize = 5;
+/// The argument that makes the benchmark binary time one start and exit.
+pub const START_ONCE: &str = "--start-once";
 
-/// Runs per size of the growth rows: a 1k start takes a few milliseconds,
-/// so one run of it says little; the median of several does.
-fn growth_runs(n: usize) -> usize {
-    if n <= 1_000 {
-        15
-    } else if n <= 10_000 {
-        5
-    } else {
-        3
-    }
-}
-
-/// The run with the median start time of `runs` runs; `None` if a run was
-/// cut off.
-fn median_start(runs: usize, mut run: impl FnMut() -> Option<Population>) -> Option<Population> {
-    let mut all = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        all.push(run()?);
-    }
-    all.sort_by(|a, b| a.start_ns.total_cmp(&b.start_ns));
-    Some(all[all.len() / 2])
-}
 /// A start that takes longer is abandoned (the tree is killed) and reported
 /// as a lower bound, to keep the run short: 50× the 10k goal, pro rata.
 const START_CAP_PER_CHILD: std::time::Duration = std::time::Duration::from_micros(100);
@@ -63,10 +49,7 @@ struct Population {
 fn servitor(n: usize, graceful: bool) -> Option<Population> {
     on_actix(move || async move {
         let (heap0, rss0) = (live_bytes(), rss_bytes());
-        let tree = Supervisor::builder("big")
-            .children((0..n).map(|i| ChildSpec::service(format!("c{i}"), Idle::default)))
-            .build()
-            .expect("tree");
+        let tree = idle_tree(n);
         let cap = START_CAP_PER_CHILD * n as u32;
         let t = Instant::now();
         let app = tokio::time::timeout(cap, Runtime::start(tree))
@@ -265,37 +248,129 @@ pub fn run(rows: &mut Vec<Row>) {
         Unit::Nanos,
     ));
 
-    let mut base = None;
+    growth(rows);
+}
+
+/// How the start cost per child grows from 1k to 100k children, in paired
+/// rounds. Every start runs in a fresh process (see [`start_once`]), so each
+/// size starts on a heap in the same state: a new one, whose pages the
+/// kernel hands out on first touch. In one process the heap a 1k start
+/// reuses was faulted in by earlier runs, while a 100k start always
+/// outgrows it, so the comparison would be of a warm heap against a cold
+/// one rather than of 1k against 100k children.
+fn growth(rows: &mut Vec<Row>) {
+    let contenders: Vec<(&'static str, usize)> = GROWTH
+        .iter()
+        .flat_map(|&n| [("servitor", n), ("actix", n)])
+        .collect();
+    let names: Vec<&'static str> = contenders.iter().map(|&(who, _)| who).collect();
+    let rounds = Rounds::new(&names)
+        .budget(7, 15, 5.0)
+        .run(|i| start_per_child(contenders[i].0, contenders[i].1));
+    let at = |who: &str, n: usize| {
+        contenders
+            .iter()
+            .position(|&c| c == (who, n))
+            .expect("a contender of the growth rows")
+    };
+    let (first, last) = (GROWTH[0], GROWTH[GROWTH.len() - 1]);
     for n in GROWTH {
-        let runs = growth_runs(n);
-        let measured = median_start(runs, || servitor(n, false));
-        let actix_per =
-            median_start(runs, || Some(plain_actix(n))).map_or(0.0, |p| p.start_ns) / n as f64;
         let label = format!("start {}k children, per child", n / 1000);
-        let last = n == GROWTH[GROWTH.len() - 1];
-        let row = match measured {
-            Some(p) => {
-                let per = p.start_ns / n as f64;
-                let first = *base.get_or_insert(per);
-                let row = Row::compare(&label, per, "actix", actix_per, Unit::Nanos);
-                if last {
-                    row.goal("linear (≤ 1.5× of 1k)", per <= LINEAR_FACTOR * first)
-                } else {
-                    row
-                }
+        let (s, a) = (at("servitor", n), at("actix", n));
+        let row = Row::paired(
+            &label,
+            rounds.median(s),
+            "actix",
+            rounds.median(a),
+            rounds.ratio(s, a),
+            Unit::Nanos,
+        );
+        rows.push(if n == last {
+            let growth = rounds.ratio(s, at("servitor", first));
+            let mut row = row.goal(
+                &format!("{}k/1k {} ≤ {LINEAR_FACTOR}×", last / 1000, growth.label()),
+                growth.median <= LINEAR_FACTOR,
+            );
+            if rounds.median(s) >= ns(START_CAP_PER_CHILD) {
+                row.servitor = format!("> {} (cut off)", Unit::Nanos.format(rounds.median(s)));
+                row.met = Some(false);
             }
-            None => {
-                let floor = ns(START_CAP_PER_CHILD);
-                let mut row = Row::compare(&label, floor, "actix", actix_per, Unit::Nanos);
-                row.servitor = format!("> {} (cut off)", Unit::Nanos.format(floor));
-                row.ratio = None;
-                if last {
-                    row.goal("linear (≤ 1.5× of 1k)", false)
-                } else {
-                    row
-                }
-            }
-        };
-        rows.push(row);
+            row
+        } else {
+            row
+        });
     }
+    let actix = rounds.ratio(at("actix", last), at("actix", first));
+    eprintln!(
+        "  growth over {} rounds: actix {}k/1k {}",
+        rounds.rounds(),
+        last / 1000,
+        actix.label()
+    );
+}
+
+/// Nanoseconds per child of one start of `n` children by `who`, each run in
+/// a fresh process; for the smallest size the median of [`SMALL_RUNS`].
+fn start_per_child(who: &str, n: usize) -> f64 {
+    let me = std::env::current_exe().expect("own path");
+    let once = || {
+        let out = std::process::Command::new(&me)
+            .args([START_ONCE, who, &n.to_string()])
+            .output()
+            .expect("the benchmark runs itself");
+        assert!(out.status.success(), "{who} start of {n}: {out:?}");
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse::<f64>()
+            .expect("a figure")
+    };
+    let runs = if n == GROWTH[0] { SMALL_RUNS } else { 1 };
+    let mut figures: Vec<f64> = (0..runs).map(|_| once()).collect();
+    crate::report::median(&mut figures)
+}
+
+/// One start of `n` children by `who` (`servitor` or `actix`) in this
+/// process, after a start of ten children has warmed up the runtime, so
+/// that what one-time set-up a process pays is not charged to the children;
+/// the heap is as new. Nanoseconds per child; a servitor start is cut off at
+/// [`START_CAP_PER_CHILD`] per child and reported as that.
+pub fn start_once(who: &str, n: usize) -> f64 {
+    let who = who.to_string();
+    on_actix(move || async move {
+        match who.as_str() {
+            "servitor" => {
+                let warm = Runtime::start(idle_tree(10)).await.expect("runtime");
+                warm.shutdown().await.expect("shutdown");
+                let tree = idle_tree(n);
+                let t = Instant::now();
+                let started =
+                    tokio::time::timeout(START_CAP_PER_CHILD * n as u32, Runtime::start(tree))
+                        .await;
+                let took = ns(t.elapsed()) / n as f64;
+                // Exiting without a teardown: nothing is measured after this.
+                std::mem::forget(started);
+                took
+            }
+            "actix" => {
+                PLAIN_STARTED.store(0, Ordering::Relaxed);
+                let warm: Vec<Addr<Plain>> = (0..10).map(|_| Plain.start()).collect();
+                until(&PLAIN_STARTED, 10).await;
+                PLAIN_STARTED.store(0, Ordering::Relaxed);
+                let t = Instant::now();
+                let addrs: Vec<Addr<Plain>> = (0..n).map(|_| Plain.start()).collect();
+                until(&PLAIN_STARTED, n).await;
+                let took = ns(t.elapsed()) / n as f64;
+                std::mem::forget((warm, addrs));
+                took
+            }
+            other => panic!("unknown contender {other}"),
+        }
+    })
+}
+
+fn idle_tree(n: usize) -> servitor::SupervisorSpec {
+    Supervisor::builder("big")
+        .children((0..n).map(|i| ChildSpec::service(format!("c{i}"), Idle::default)))
+        .build()
+        .expect("tree")
 }

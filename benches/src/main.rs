@@ -39,6 +39,13 @@ fn main() {
         }
     }));
     let wanted: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, who, n] = &wanted[..] {
+        if flag == children::START_ONCE {
+            let n = n.parse().expect("a number of children");
+            println!("{}", children::start_once(who, n));
+            std::process::exit(0);
+        }
+    }
     for w in &wanted {
         if !SECTIONS.iter().any(|(name, _)| name == w) {
             eprintln!("unknown section `{w}`; sections: call, restart, children, registry");
