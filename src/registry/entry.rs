@@ -66,7 +66,7 @@ impl Entry {
 
     /// Applies a status the service (or its supervisor) reported; true if
     /// the effective status or message changed (a change to announce).
-    pub fn set_status(&mut self, status: Status, message: Option<String>, _now: Instant) -> bool {
+    pub fn set_status(&mut self, status: Status, message: Option<String>) -> bool {
         self.reported = status;
         self.reported_message = None;
         let from = self.report.status;
@@ -82,7 +82,7 @@ impl Entry {
     }
 
     /// Hides the reported status behind stale; true if it was not stale yet.
-    pub fn mark_stale(&mut self, message: String, _now: Instant) -> bool {
+    pub fn mark_stale(&mut self, message: String) -> bool {
         if self.report.status == Status::Stale {
             return false;
         }
@@ -105,7 +105,9 @@ impl Entry {
         all.retain(|tx| tx.send(change.clone()).is_ok());
     }
 
-    /// Only a service that claims to be running can go silent.
+    /// Only a service that claims to be running can go silent. The
+    /// heartbeat counts only while this holds, so it is refreshed on every
+    /// change that makes it hold, and may be left as it is otherwise.
     pub fn watched_for_staleness(&self) -> bool {
         self.started.is_some()
             && self.ended.is_none()

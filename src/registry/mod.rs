@@ -294,10 +294,9 @@ impl Registry {
                     if e.report.path != path {
                         return Err(RegistryError::NameTaken(name.to_string()));
                     }
-                    let now = Instant::now();
-                    e.heartbeat = now;
+                    // Starting is not watched for staleness: no heartbeat.
                     let from = e.report.status;
-                    if e.set_status(Status::Starting, None, now) {
+                    if e.set_status(Status::Starting, None) {
                         e.announce(from, &mut all);
                     }
                     return Ok(());
@@ -340,7 +339,7 @@ impl Registry {
         if let Some((_, mut e)) = self.shared.entries.remove(name) {
             if e.report.status != Status::Stopped && e.report.status != Status::Failed {
                 let from = e.report.status;
-                if e.set_status(Status::Stopped, None, Instant::now()) {
+                if e.set_status(Status::Stopped, None) {
                     e.announce(from, &mut all);
                 }
             }
@@ -429,11 +428,12 @@ impl Registry {
                 return;
             }
         }
-        let now = Instant::now();
-        e.heartbeat = now;
         let from = e.report.status;
-        if e.set_status(status, message, now) {
+        if e.set_status(status, message) {
             e.announce(from, &mut all);
+        }
+        if e.watched_for_staleness() {
+            e.heartbeat = Instant::now();
         }
     }
 
@@ -459,12 +459,11 @@ impl Registry {
         if incarnation != e.incarnation || e.report.status != Status::Stale {
             return;
         }
-        let now = Instant::now();
-        e.heartbeat = now;
+        e.heartbeat = Instant::now();
         let reported = e.reported;
         let message = e.reported_message.take().map(String::from);
         let from = e.report.status;
-        if e.set_status(reported, message, now) {
+        if e.set_status(reported, message) {
             e.announce(from, &mut all);
         }
     }
@@ -506,22 +505,38 @@ impl Registry {
         if let Some(mut e) = self.shared.entries.get_mut(name) {
             e.incarnation = incarnation;
             e.interval = interval;
-            e.heartbeat = Instant::now();
+            if e.watched_for_staleness() {
+                e.heartbeat = Instant::now();
+            }
             e.report.details.clear();
         }
     }
 
-    pub(crate) fn mark_running(&self, name: &str, incarnation: u64) {
-        if let Some(mut e) = self.shared.entries.get_mut(name) {
-            if incarnation == e.incarnation {
-                e.started = Some(Instant::now());
-            }
+    /// Incarnation `incarnation` of `name` has started (at `now`) and
+    /// reports `status`: one lookup for both.
+    pub(crate) fn mark_running(&self, name: &str, incarnation: u64, status: Status, now: Instant) {
+        let mut all = self.shared.watch_all.lock();
+        let Some(mut e) = self.shared.entries.get_mut(name) else {
+            return;
+        };
+        if incarnation != e.incarnation {
+            return;
+        }
+        e.started = Some(now);
+        e.heartbeat = now;
+        let from = e.report.status;
+        if e.set_status(status, None) {
+            e.announce(from, &mut all);
         }
     }
 
-    pub(crate) fn mark_down(&self, name: &str) {
+    /// The instance of `name` is down, having failed with `failure` if it did.
+    pub(crate) fn mark_down(&self, name: &str, failure: Option<String>) {
         if let Some(mut e) = self.shared.entries.get_mut(name) {
             e.started = None;
+            if failure.is_some() {
+                e.report.last_failure = failure;
+            }
         }
     }
 
@@ -548,12 +563,6 @@ impl Registry {
         }
     }
 
-    pub(crate) fn record_failure(&self, name: &str, reason: String) {
-        if let Some(mut e) = self.shared.entries.get_mut(name) {
-            e.report.last_failure = Some(reason);
-        }
-    }
-
     /// Marks running services with an overdue heartbeat as stale, and
     /// prunes final records past their time or count.
     pub(crate) fn sweep(&self, now: Instant) -> usize {
@@ -570,7 +579,7 @@ impl Registry {
                 let silent = now.saturating_duration_since(e.heartbeat);
                 let message = format!("no heartbeat for {} ms", silent.as_millis());
                 let from = e.report.status;
-                if e.mark_stale(message, now) {
+                if e.mark_stale(message) {
                     e.announce(from, &mut all);
                     marked += 1;
                 }

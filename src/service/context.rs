@@ -424,6 +424,14 @@ impl ServiceContext {
         }
     }
 
+    /// The incarnation has started (at `now`) and reports `status`.
+    pub(crate) fn report_running(&self, status: Status, now: tokio::time::Instant) {
+        self.inner.state.lock().status = status;
+        self.inner
+            .registry
+            .mark_running(&self.inner.name, self.inner.incarnation, status, now);
+    }
+
     pub(crate) fn report(&self, status: Status, message: Option<String>) {
         self.inner.state.lock().status = status;
         self.inner.registry.set_status(

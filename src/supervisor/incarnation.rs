@@ -402,13 +402,10 @@ fn lifecycle<A: Service>(
                 }
                 Ok(()) => {
                     slot.up(ctx.address());
-                    cx.registry().mark_running(cx.name(), cx.incarnation());
-                    cx.report(act.initial_status(), None);
+                    let now = Instant::now();
+                    cx.report_running(act.initial_status(), now);
                     let _ = started.send(());
-                    let next = check_clock::schedule(
-                        crate::clock::after(Instant::now(), interval),
-                        &cx,
-                    );
+                    let next = check_clock::schedule(crate::clock::after(now, interval), &cx);
                     ctx.spawn(Lifeline {
                         cx,
                         next: Some(next),

@@ -59,11 +59,11 @@ impl Supervisor {
         child.inc = None;
         child.state = ChildState::Stopped;
         let registry = self.env.registry.clone();
-        registry.mark_down(&notice.id);
-        if let Some(failure) = reason.failure() {
+        let failure = reason.failure();
+        if let Some(failure) = &failure {
             child.history().last_failure = Some(failure.clone());
-            registry.record_failure(&notice.id, failure);
         }
+        registry.mark_down(&notice.id, failure);
         if reason.is_abnormal() {
             tracing::warn!(service = %notice.id, path = %child.path, %reason, "service exited abnormally");
         } else {

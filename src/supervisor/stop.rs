@@ -106,7 +106,6 @@ impl Supervisor {
             // A service's own slot is down already; only a subtree needs the walk.
             self.env.directory.down_subtree(&child.path);
         }
-        registry.mark_down(id);
         let message = match &reason {
             ExitReason::Killed if timed_out => {
                 self.env.shutdown_log.killed(id);
@@ -117,15 +116,16 @@ impl Supervisor {
             ExitReason::Shutdown | ExitReason::Normal => None,
             other => Some(other.to_string()),
         };
-        if let Some(failure) = reason.failure() {
+        let failure = reason.failure();
+        if let Some(failure) = &failure {
             // A stop hook that panicked or failed is still a failure.
             if reason.is_abnormal() {
                 tracing::warn!(service = %id, path = %child.path, %reason, "service failed while stopping");
                 self.env.shutdown_log.failed(id, failure.clone());
             }
             child.history().last_failure = Some(failure.clone());
-            registry.record_failure(id, failure);
         }
+        registry.mark_down(id, failure);
         registry.set_status(id, Reporter::Supervisor, Status::Stopped, message);
         child.history().last_exit = Some(reason);
         child.hook_stopped();
