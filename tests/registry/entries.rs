@@ -116,6 +116,42 @@ async fn a_zombie_whose_heartbeat_is_overdue_turns_stale_and_recovers_its_status
 }
 
 #[actix_rt::test]
+async fn a_silent_service_back_from_a_fault_starts_a_fresh_heartbeat_then_turns_stale_when_silent_on(
+) {
+    tokio::time::pause();
+    let tree = small_tree(fast_sweep()).await;
+    let a = handle(&tree, "a");
+    let cx = a.call(GetContext).await.unwrap();
+    let mut watch = tree.watch("a");
+    // An error is not watched for staleness: silence does not count while
+    // it shows, however long.
+    cx.set_status(Status::Error);
+    watch.wait_for(Status::Error, SECOND).await.unwrap();
+    let (resume, until) = tokio::sync::oneshot::channel();
+    a.call(Stall(until)).await.unwrap();
+    tokio::time::sleep(SECOND).await;
+    assert_eq!(tree.status("a"), Some(Status::Error));
+
+    // Back to ok (reported from outside the stalled actor): the silence
+    // before does not count against it.
+    cx.set_status(Status::Ok);
+    let fresh = Instant::now();
+    watch.wait_for(Status::Ok, SECOND).await.unwrap();
+    tokio::time::sleep(BEAT).await;
+    assert_eq!(tree.status("a"), Some(Status::Ok));
+    // Silent on, it is stale after its own three intervals.
+    watch.wait_for(Status::Stale, SECOND).await.unwrap();
+    let silent = fresh.elapsed();
+    assert!(
+        silent >= 3 * BEAT && silent <= 3 * BEAT + Duration::from_millis(30),
+        "stale after {silent:?}"
+    );
+    resume.send(()).unwrap();
+    watch.wait_for(Status::Ok, SECOND).await.unwrap();
+    tree.shutdown().await;
+}
+
+#[actix_rt::test]
 async fn a_service_waiting_out_a_restart_backoff_is_not_marked_stale() {
     tokio::time::pause();
     let spec = Supervisor::builder("test")
