@@ -122,6 +122,31 @@ async fn a_child_that_does_not_start_within_its_start_timeout_undoes_the_start()
 }
 
 #[actix_rt::test]
+async fn a_start_timeout_fires_at_its_own_deadline_after_shorter_and_longer_ones_came_and_went() {
+    tokio::time::pause();
+    let journal = Journal::new();
+    // `quick` started well within 100 ms (that deadline is gone), `steady`
+    // within an hour (gone too; its health checks are far away): neither
+    // moves `slow`'s two seconds.
+    let tree = Supervisor::builder("root")
+        .child(probe("quick", &journal).start_timeout(100 * MS))
+        .child(probe("steady", &journal).start_timeout(Duration::from_secs(3600)))
+        .child(
+            probe_with("slow", &journal, &slow_start(Duration::from_secs(3600)))
+                .start_timeout(Duration::from_secs(2)),
+        );
+    let began = Instant::now();
+    let failure = start_failure(tree).await;
+    let took = began.elapsed();
+    assert_eq!(failure.child, "slow");
+    assert!(failure.reason.contains("did not start within 2s"), "{failure:?}");
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_millis(2_100),
+        "the start timed out after {took:?}"
+    );
+}
+
+#[actix_rt::test]
 async fn a_start_failure_deep_in_a_nested_supervisor_names_that_child() {
     tokio::time::pause();
     let journal = Journal::new();
