@@ -139,7 +139,10 @@ async fn a_start_timeout_fires_at_its_own_deadline_after_shorter_and_longer_ones
     let failure = start_failure(tree).await;
     let took = began.elapsed();
     assert_eq!(failure.child, "slow");
-    assert!(failure.reason.contains("did not start within 2s"), "{failure:?}");
+    assert!(
+        failure.reason.contains("did not start within 2s"),
+        "{failure:?}"
+    );
     assert!(
         took >= Duration::from_secs(2) && took < Duration::from_millis(2_100),
         "the start timed out after {took:?}"
