@@ -1,8 +1,9 @@
 //! Shared set-up of the task-worker suites.
 
-use servitor::tasks::{TaskId, Tasks, TasksConfig};
+use servitor::tasks::{TaskId, TaskStatus, Tasks, TasksConfig};
 use servitor::testing::TestTree;
 use std::convert::Infallible;
+use std::time::Duration;
 use tokio::sync::watch;
 
 /// Runs a task service named `jobs` under a test supervisor, its workers on
@@ -30,4 +31,13 @@ pub async fn held(tasks: &Tasks, name: &str, gate: watch::Receiver<bool>) -> Tas
         })
         .await
         .unwrap()
+}
+
+/// Checks that the [`held`] task `id` is still running at its gate, opens
+/// the gate, and checks that it then completes.
+pub async fn release(tasks: &Tasks, id: TaskId, open: &watch::Sender<bool>) {
+    assert_eq!(tasks.get(id).unwrap().status, TaskStatus::Running);
+    open.send(true).unwrap();
+    let done = tasks.wait(id, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(done.status, TaskStatus::Completed);
 }

@@ -4,7 +4,7 @@
 //! idle workers; a waiter gets the outcome even once retention forgot the
 //! record.
 
-use crate::support::tasks::{held, start};
+use crate::support::tasks::{held, release, start};
 
 use servitor::tasks::{TaskId, TaskStatus, TasksConfig};
 use std::convert::Infallible;
@@ -89,12 +89,7 @@ async fn a_task_that_waits_sends_the_rest_of_its_batch_to_idle_workers() {
             TaskStatus::Completed
         );
     }
-    assert_eq!(tasks.get(slow).unwrap().status, TaskStatus::Running);
-    open.send(true).unwrap();
-    assert_eq!(
-        tasks.wait(slow, BOUND).await.unwrap().status,
-        TaskStatus::Completed
-    );
+    release(&tasks, slow, &open).await;
     tree.shutdown().await;
 }
 

@@ -3,7 +3,7 @@
 //! blocking work not stalling siblings, config errors naming the field,
 //! and a typed error once the service is gone for good.
 
-use crate::support::tasks::{held, start};
+use crate::support::tasks::{held, release, start};
 
 use actix::prelude::*;
 use servitor::kit::NameError;
@@ -134,12 +134,7 @@ async fn pending_tasks_survive_a_crash_of_the_service_actor_and_run_after_restar
         assert_eq!(done.status, TaskStatus::Completed);
     }
     // The task running at the crash was not interrupted.
-    assert_eq!(tasks.get(running).unwrap().status, TaskStatus::Running);
-    open.send(true).unwrap();
-    assert_eq!(
-        tasks.wait(running, BOUND).await.unwrap().status,
-        TaskStatus::Completed
-    );
+    release(&tasks, running, &open).await;
     tree.shutdown().await;
 }
 
