@@ -339,7 +339,7 @@ impl<A: Service> Body<A> {
         let Stage::Running(fut) = &mut self.stage else {
             return Some(ExitReason::Killed);
         };
-        match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(fut).poll(task))) {
+        match poll_caught(fut, task) {
             Ok(Poll::Pending) => None,
             Ok(Poll::Ready(())) => Some(self.finished()),
             Err(payload) => {
@@ -350,6 +350,17 @@ impl<A: Service> Body<A> {
             }
         }
     }
+}
+
+/// One poll of a running context under `catch_unwind`, in a frame of its
+/// own. A panic's unwinding scans the call-site table of every frame it
+/// passes, the catching one included; here that table has one entry.
+#[inline(never)]
+fn poll_caught<A: Service>(
+    fut: &mut ContextFut<A, Context<A>>,
+    task: &mut TaskContext<'_>,
+) -> std::thread::Result<Poll<()>> {
+    std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(fut).poll(task)))
 }
 
 impl<A: Service> Future for Instance<A> {
