@@ -351,6 +351,7 @@ impl Runtime {
             &root_name,
             NodeKind::Supervisor,
             tree.config().health_interval,
+            tokio::time::Instant::now(),
         )?;
         let place = match arbiters.place(&placement) {
             Ok(place) => place,

@@ -31,14 +31,14 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
-    pub fn new(report: HealthReport, interval: Duration) -> Self {
+    pub fn new(report: HealthReport, interval: Duration, now: Instant) -> Self {
         Entry {
             order: Arc::from([]),
             reported: report.status,
             reported_message: None,
             report,
             incarnation: 0,
-            heartbeat: Instant::now(),
+            heartbeat: now,
             interval,
             started: None,
             ended: None,
@@ -64,9 +64,15 @@ impl Entry {
         }
     }
 
-    /// Applies a status the service (or its supervisor) reported; true if
-    /// the effective status or message changed (a change to announce).
-    pub fn set_status(&mut self, status: Status, message: Option<String>) -> bool {
+    /// Applies a status the service (or its supervisor) reported at `now`
+    /// (read only if the status changed); true if the effective status or
+    /// message changed (a change to announce).
+    pub fn set_status(
+        &mut self,
+        status: Status,
+        message: Option<String>,
+        now: impl FnOnce() -> Instant,
+    ) -> bool {
         self.reported = status;
         self.reported_message = None;
         let from = self.report.status;
@@ -76,20 +82,21 @@ impl Entry {
         self.report.status = status;
         self.report.message = message;
         if from != status {
-            self.report.status_since_ms = super::now_ms();
+            self.report.status_since_ms = crate::clock::unix_ms(now());
         }
         true
     }
 
-    /// Hides the reported status behind stale; true if it was not stale yet.
-    pub fn mark_stale(&mut self, message: String) -> bool {
+    /// Hides the reported status behind stale (found at `now`); true if it
+    /// was not stale yet.
+    pub fn mark_stale(&mut self, message: String, now: Instant) -> bool {
         if self.report.status == Status::Stale {
             return false;
         }
         self.reported_message = self.report.message.take().map(String::into_boxed_str);
         self.report.status = Status::Stale;
         self.report.message = Some(message);
-        self.report.status_since_ms = super::now_ms();
+        self.report.status_since_ms = crate::clock::unix_ms(now);
         true
     }
 

@@ -284,6 +284,7 @@ impl Registry {
         path: &str,
         kind: NodeKind,
         interval: Duration,
+        now: Instant,
     ) -> Result<(), RegistryError> {
         use dashmap::mapref::entry::Entry as Slot;
         let ended = {
@@ -296,7 +297,7 @@ impl Registry {
                     }
                     // Starting is not watched for staleness: no heartbeat.
                     let from = e.report.status;
-                    if e.set_status(Status::Starting, None) {
+                    if e.set_status(Status::Starting, None, || now) {
                         e.announce(from, &mut all);
                     }
                     return Ok(());
@@ -323,7 +324,7 @@ impl Registry {
             Slot::Vacant(v) => {
                 let mut report = HealthReport::new(&**name, path, Status::Starting);
                 report.kind = kind;
-                let mut entry = Entry::new(report, interval);
+                let mut entry = Entry::new(report, interval, now);
                 entry.order = order;
                 let e = v.insert(Box::new(entry));
                 if !all.is_empty() {
@@ -339,7 +340,7 @@ impl Registry {
         if let Some((_, mut e)) = self.shared.entries.remove(name) {
             if e.report.status != Status::Stopped && e.report.status != Status::Failed {
                 let from = e.report.status;
-                if e.set_status(Status::Stopped, None) {
+                if e.set_status(Status::Stopped, None, Instant::now) {
                     e.announce(from, &mut all);
                 }
             }
@@ -383,7 +384,7 @@ impl Registry {
             return self.deregister_subtree(path);
         }
         let now = Instant::now();
-        let wall = now_ms();
+        let wall = crate::clock::unix_ms(now);
         for mut e in self.shared.entries.iter_mut() {
             if in_subtree(&e.report.path, path) && e.ended.is_none() {
                 e.ended = Some(now);
@@ -419,6 +420,20 @@ impl Registry {
         status: Status,
         message: Option<String>,
     ) {
+        self.set_status_at(name, by, status, message, None);
+    }
+
+    /// [`set_status`](Self::set_status) at `at`, a clock reading the caller
+    /// holds, or one taken only if the entry needs it.
+    pub(crate) fn set_status_at(
+        &self,
+        name: &str,
+        by: Reporter,
+        status: Status,
+        message: Option<String>,
+        mut at: Option<Instant>,
+    ) {
+        let mut now = || *at.get_or_insert_with(Instant::now);
         let mut all = self.shared.watch_all.lock();
         let Some(mut e) = self.shared.entries.get_mut(name) else {
             return;
@@ -429,11 +444,11 @@ impl Registry {
             }
         }
         let from = e.report.status;
-        if e.set_status(status, message) {
+        if e.set_status(status, message, &mut now) {
             e.announce(from, &mut all);
         }
         if e.watched_for_staleness() {
-            e.heartbeat = Instant::now();
+            e.heartbeat = now();
         }
     }
 
@@ -459,11 +474,12 @@ impl Registry {
         if incarnation != e.incarnation || e.report.status != Status::Stale {
             return;
         }
-        e.heartbeat = Instant::now();
+        let now = Instant::now();
+        e.heartbeat = now;
         let reported = e.reported;
         let message = e.reported_message.take().map(String::from);
         let from = e.report.status;
-        if e.set_status(reported, message) {
+        if e.set_status(reported, message, || now) {
             e.announce(from, &mut all);
         }
     }
@@ -525,7 +541,7 @@ impl Registry {
         e.started = Some(now);
         e.heartbeat = now;
         let from = e.report.status;
-        if e.set_status(status, None) {
+        if e.set_status(status, None, || now) {
             e.announce(from, &mut all);
         }
     }
@@ -579,7 +595,7 @@ impl Registry {
                 let silent = now.saturating_duration_since(e.heartbeat);
                 let message = format!("no heartbeat for {} ms", silent.as_millis());
                 let from = e.report.status;
-                if e.mark_stale(message) {
+                if e.mark_stale(message, now) {
                     e.announce(from, &mut all);
                     marked += 1;
                 }

@@ -3,12 +3,12 @@
 use super::decision::{Children, Facts};
 use super::incarnation::Incarnation;
 use super::spec::{ChildSpec, IncarnationMemo, Restart, SubtreeStarter};
+use crate::clock::unix_ms;
 use crate::exit::ExitReason;
-use crate::health::{unix_ms, NodeKind};
+use crate::health::NodeKind;
 use actix::SpawnHandle;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use std::time::SystemTime;
 use tokio::time::Instant;
 
 /// Where a child is in its life, as [`WhichChildren`](super::WhichChildren) reports it.
@@ -91,7 +91,7 @@ pub(super) struct Child {
     pub restarts: u32,
     /// Restarts by this supervisor instance.
     pub local_restarts: u32,
-    pub started_at: Option<(Instant, SystemTime)>,
+    pub started_at: Option<Instant>,
     pub backoff_step: u32,
     /// What only a child that exited has (most never do).
     history: Option<Box<History>>,
@@ -107,7 +107,7 @@ pub(super) struct History {
     pub last_exit: Option<ExitReason>,
     pub timer: Option<SpawnHandle>,
     /// When the pending restart is due.
-    pub restart_at: Option<(Instant, SystemTime)>,
+    pub restart_at: Option<Instant>,
 }
 
 impl Child {
@@ -150,14 +150,14 @@ impl Child {
             incarnation: self.incarnations,
             last_failure: self.last_failure().cloned(),
             last_exit: self.history.as_ref().and_then(|h| h.last_exit.clone()),
-            started_at_ms: self.started_at.map(|(_, wall)| unix_ms(wall)),
+            started_at_ms: self.started_at.map(unix_ms),
             uptime_ms: self
                 .started_at
-                .map(|(at, _)| now.saturating_duration_since(at).as_millis() as u64),
-            restart_at_ms: self.restart_at().map(|(_, wall)| unix_ms(wall)),
+                .map(|at| now.saturating_duration_since(at).as_millis() as u64),
+            restart_at_ms: self.restart_at().map(unix_ms),
             restart_in_ms: self
                 .restart_at()
-                .map(|(at, _)| at.saturating_duration_since(now).as_millis() as u64),
+                .map(|at| at.saturating_duration_since(now).as_millis() as u64),
             dynamic: self.dynamic,
         }
     }
@@ -169,7 +169,7 @@ impl Child {
             significant: self.spec.significant,
             live: self.state != ChildState::Stopped,
             ended: self.ended,
-            started_at: self.started_at.map(|(at, _)| at),
+            started_at: self.started_at,
             backoff_step: self.backoff_step,
         }
     }
@@ -185,7 +185,7 @@ impl Child {
     }
 
     /// When its pending restart is due.
-    pub fn restart_at(&self) -> Option<(Instant, SystemTime)> {
+    pub fn restart_at(&self) -> Option<Instant> {
         self.history.as_ref()?.restart_at
     }
 
@@ -200,7 +200,7 @@ impl Child {
     }
 
     /// Takes when the pending restart was due.
-    pub fn take_restart_at(&mut self) -> Option<(Instant, SystemTime)> {
+    pub fn take_restart_at(&mut self) -> Option<Instant> {
         self.history.as_mut()?.restart_at.take()
     }
 

@@ -5,9 +5,9 @@
 //! incarnation. actix runs an actor as a future on its arbiter; a panic in
 //! any handler, hook or spawned actor future unwinds out of that future's
 //! `poll`. Left alone it would reach tokio's task harness, which drops the
-//! actor silently. Here the actor's future is polled under the kit's
-//! [`catch_panic_async`](crate::kit::catch_panic_async), so the panic becomes
-//! `ExitReason::Panicked(message)` and the supervisor hears of it. (With
+//! actor silently. Here the actor's future is polled under `catch_unwind`
+//! and the payload read as a [`Panic`](crate::kit::Panic), so the panic
+//! becomes `ExitReason::Panicked(message)` and the supervisor hears of it. (With
 //! `panic = "abort"` in the build profile nothing can be caught and the
 //! process ends.) Panics in code that is not an actor — bus handlers,
 //! cache loaders, tasks, jobs — are caught with the same kit functions
@@ -81,8 +81,9 @@ pub(crate) struct ExitNotice {
 /// A running (or starting) instance, as its supervisor holds it.
 pub(crate) struct Incarnation {
     pub number: u64,
-    /// Resolves when the start hook succeeded; dropped when it did not.
-    pub started: Option<oneshot::Receiver<()>>,
+    /// Resolves with the time the start hook succeeded; dropped when it
+    /// did not.
+    pub started: Option<oneshot::Receiver<Instant>>,
     /// The incarnation's context: also how it ended, once it has.
     pub cx: ServiceContext,
     /// Where it runs, unless on its supervisor's own thread (a dedicated
@@ -215,7 +216,7 @@ enum Stage<A: Service> {
     /// it runs on.
     Make {
         make: Arc<dyn Factory<A>>,
-        started: oneshot::Sender<()>,
+        started: oneshot::Sender<Instant>,
     },
     /// The actor's actix context, polled with panics caught.
     Running(ContextFut<A, Context<A>>),
@@ -397,7 +398,7 @@ impl<A: Service> Drop for Body<A> {
 fn lifecycle<A: Service>(
     cx: ServiceContext,
     slot: Arc<Slot<A>>,
-    started: oneshot::Sender<()>,
+    started: oneshot::Sender<Instant>,
     interval: Duration,
     beats: bool,
 ) -> impl ActorFuture<A, Output = ()> {
@@ -415,7 +416,7 @@ fn lifecycle<A: Service>(
                     slot.up(ctx.address());
                     let now = Instant::now();
                     cx.report_running(act.initial_status(), now);
-                    let _ = started.send(());
+                    let _ = started.send(now);
                     let next = check_clock::schedule(crate::clock::after(now, interval), &cx);
                     ctx.spawn(Lifeline {
                         cx,

@@ -104,8 +104,8 @@ impl Handler<AddChild> for Supervisor {
         AtomicResponse::new(Box::pin(wrap_future::<_, Self>(starting).then(
             move |result, act, ctx| -> Step<_> {
                 match result {
-                    Ok(()) => {
-                        act.on_started(&id);
+                    Ok(at) => {
+                        act.on_started(&id, at);
                         Box::pin(ready(Ok(())))
                     }
                     Err(reason) => Box::pin(act.stop_child(&id, ctx).map(move |(), act, _| {

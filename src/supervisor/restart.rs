@@ -6,14 +6,14 @@ use super::child::ChildState;
 use super::decision::{decide, Decision, Exited, Policy};
 use super::incarnation::ExitNotice;
 use super::Supervisor;
+use crate::clock::unix_ms;
 use crate::exit::ExitReason;
-use crate::health::unix_ms;
 use crate::registry::Reporter;
 use crate::status::Status;
 use actix::fut::ActorFutureExt;
 use actix::prelude::*;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use tokio::time::Instant;
 
 /// Retry a restart whose start failed (the supervisor's message to itself,
@@ -96,12 +96,13 @@ impl Supervisor {
             id,
             reason,
         };
+        let now = Instant::now();
         let decision = decide(
             &self.policy(),
             &self.children[..],
             exit,
             &mut self.window,
-            Instant::now(),
+            now,
             fastrand::f64(),
         );
         // The decision had how long it ran; from here on it is not running.
@@ -133,31 +134,39 @@ impl Supervisor {
                     .iter()
                     .map(|c| c.spec.id.clone())
                     .collect();
-                self.restart_group_after(id, reason, ids, delay, ctx);
+                self.restart_group_after(id, reason, ids, delay, now, ctx);
             }
         }
     }
 
     /// Restarts `group` (ids in start order, `id` among them): stops the
-    /// others in reverse start order, then starts them all after `delay`.
+    /// others in reverse start order, then starts them all after `delay`
+    /// (counted from `now`, when the exit was decided).
     fn restart_group_after(
         &mut self,
         id: &Arc<str>,
         reason: &ExitReason,
         group: Vec<Arc<str>>,
         delay: Duration,
+        now: Instant,
         ctx: &mut Context<Self>,
     ) {
         let Some(i) = self.index(id) else { return };
         let registry = self.env.registry.clone();
-        self.count_restart(i, delay);
+        self.count_restart(i, due(delay, || now));
         self.children[i].state = ChildState::Restarting;
         let message = if delay.is_zero() {
             format!("restarting after: {reason}")
         } else {
             format!("restarting in {} ms after: {reason}", delay.as_millis())
         };
-        registry.set_status(id, Reporter::Supervisor, Status::Error, Some(message));
+        registry.set_status_at(
+            id,
+            Reporter::Supervisor,
+            Status::Error,
+            Some(message),
+            Some(now),
+        );
         let path = self.children[i].path.clone();
         tracing::info!(service = %id, path = %path, delay_ms = delay.as_millis() as u64, %reason, "restarting service");
 
@@ -185,6 +194,7 @@ impl Supervisor {
         ctx: &mut Context<Self>,
     ) {
         let mut to_start = group;
+        let due = due(delay, Instant::now);
         to_start.retain(|sid| {
             let Some(k) = self.index(sid) else {
                 return false;
@@ -196,7 +206,7 @@ impl Supervisor {
                 return false;
             }
             if sid != id {
-                self.count_restart(k, delay);
+                self.count_restart(k, due);
             }
             self.children[k].state = ChildState::Restarting;
             true
@@ -225,22 +235,17 @@ impl Supervisor {
     }
 
     /// Counts a restart of child `i` (the one that exited, or a member of its
-    /// group), due after `delay`.
-    fn count_restart(&mut self, i: usize, delay: Duration) {
+    /// group), due at `due` or at once.
+    fn count_restart(&mut self, i: usize, due: Option<Instant>) {
         let registry = self.env.registry.clone();
         let child = &mut self.children[i];
         child.restarts = child.restarts.saturating_add(1);
         child.local_restarts = child.local_restarts.saturating_add(1);
         // Its last failure is in the registry already (recorded at the exit).
         registry.record_restart(&child.spec.id, child.restarts, None);
-        if !delay.is_zero() {
-            let now = (Instant::now(), SystemTime::now());
-            let at = (
-                now.0.checked_add(delay).unwrap_or(now.0),
-                now.1.checked_add(delay).unwrap_or(now.1),
-            );
+        if let Some(at) = due {
             child.history().restart_at = Some(at);
-            registry.set_restart_at(&child.spec.id, Some(unix_ms(at.1)));
+            registry.set_restart_at(&child.spec.id, Some(unix_ms(at)));
         }
     }
 
@@ -316,4 +321,10 @@ impl Supervisor {
             self.memo.forget_subtree(&path);
         }
     }
+}
+
+/// When a restart after `delay` is due: none for one at once (the clock is
+/// read only for a delayed one).
+fn due(delay: Duration, now: impl FnOnce() -> Instant) -> Option<Instant> {
+    (!delay.is_zero()).then(|| crate::clock::after(now(), delay))
 }

@@ -8,15 +8,17 @@ use super::{StartEnv, StartFailure, Step, Supervisor};
 use actix::fut::{ready, wrap_future, ActorFutureExt};
 use actix::prelude::*;
 use std::sync::Arc;
-use std::time::SystemTime;
 use tokio::time::Instant;
 
 impl Supervisor {
-    /// Spawns child `i` and returns a future of its start result.
+    /// Spawns child `i` and returns a future of its start result: the time
+    /// the instance reported it started, or why it did not.
     pub(super) fn launch(
         &mut self,
         i: usize,
-    ) -> impl std::future::Future<Output = Result<(), String>> + 'static {
+    ) -> impl std::future::Future<Output = Result<Instant, String>> + 'static {
+        // One reading for the registry's "starting" and the start deadline.
+        let now = Instant::now();
         let registry = self.env.registry.clone();
         let child = &mut self.children[i];
         child.incarnations += 1;
@@ -46,6 +48,7 @@ impl Supervisor {
             &env.path,
             child.spec.kind,
             crate::service::DEFAULT_HEALTH_INTERVAL,
+            now,
         );
         let place = match self.env.arbiters.place(&env.placement) {
             Ok(place) => place,
@@ -59,12 +62,13 @@ impl Supervisor {
         let exited = inc.exited();
         child.inc = Some(inc);
         let timeout = child.spec.start_timeout;
+        let deadline = crate::clock::after(now, timeout);
         futures_util::future::Either::Right(async move {
             let Some(started) = started else {
                 return Err("instance could not be created".to_string());
             };
-            match tokio::time::timeout(timeout, started).await {
-                Ok(Ok(())) => Ok(()),
+            match tokio::time::timeout_at(deadline, started).await {
+                Ok(Ok(at)) => Ok(at),
                 Ok(Err(_)) => Err(exited.await.to_string()),
                 Err(_) => Err(format!("did not start within {timeout:?}")),
             }
@@ -116,8 +120,8 @@ impl Supervisor {
         let starting = act.launch(i);
         Box::pin(
             wrap_future::<_, Self>(starting).map(move |result, act, _| match result {
-                Ok(()) => {
-                    act.on_started(&id);
+                Ok(at) => {
+                    act.on_started(&id, at);
                     Ok(())
                 }
                 Err(reason) => Err((id, reason)),
@@ -125,11 +129,12 @@ impl Supervisor {
         )
     }
 
-    pub(super) fn on_started(&mut self, id: &Arc<str>) {
+    /// Child `id` started at `at`.
+    pub(super) fn on_started(&mut self, id: &Arc<str>, at: Instant) {
         if let Some(i) = self.locate(id, self.last_launched) {
             let c = &mut self.children[i];
             c.state = ChildState::Running;
-            c.started_at = Some((Instant::now(), SystemTime::now()));
+            c.started_at = Some(at);
             if c.take_restart_at().is_some() {
                 self.env.registry.set_restart_at(id, None);
             }

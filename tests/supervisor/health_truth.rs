@@ -201,3 +201,59 @@ async fn which_children_tells_start_time_uptime_and_the_pending_restart() {
     assert_eq!(rt.registry().get("p").unwrap().restart_at_ms, None);
     tree.shutdown().await;
 }
+
+/// Milliseconds since the Unix epoch, as the system clock has them now.
+fn wall_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+#[actix_rt::test]
+async fn the_times_health_shows_agree_with_the_system_clock_across_a_restart() {
+    let journal = Journal::new();
+    let delay = Duration::from_millis(300);
+    let tree = Supervisor::builder("root")
+        .intensity(100, Duration::from_secs(1))
+        .backoff(Backoff::constant(delay))
+        .child(probe("p", &journal));
+    let before_start = wall_ms();
+    let tree = TestTree::start_tree(tree).await.unwrap();
+    let rt = tree.runtime();
+    let started = wall_ms();
+    let first = rt.root().which_children().await.unwrap().remove(0);
+    let at = first.started_at_ms.unwrap();
+    assert!(
+        (before_start..=started).contains(&at),
+        "{before_start} <= {at} <= {started}"
+    );
+
+    let mut watch = tree.watch("p");
+    let before_crash = wall_ms();
+    crash(rt, "p", Crash::Panic);
+    watch.wait_for(Status::Error, SECOND).await.unwrap();
+    let seen = wall_ms();
+    let p = rt.registry().get("p").unwrap();
+    let since = p.status_since_ms;
+    assert!(
+        (before_crash..=seen).contains(&since),
+        "{before_crash} <= {since} <= {seen}"
+    );
+    // The pending restart is due its delay after the exit was decided.
+    let due = p.restart_at_ms.expect("a restart is pending");
+    let delay_ms = delay.as_millis() as u64;
+    assert!(
+        (before_crash + delay_ms..=seen + delay_ms).contains(&due),
+        "{before_crash} + {delay_ms} <= {due} <= {seen} + {delay_ms}"
+    );
+
+    watch.wait_for(Status::Ok, SECOND).await.unwrap();
+    let up = wall_ms();
+    let again = rt.root().which_children().await.unwrap().remove(0);
+    let at = again.started_at_ms.unwrap();
+    assert!((due..=up).contains(&at), "{due} <= {at} <= {up}");
+    let since = rt.registry().get("p").unwrap().status_since_ms;
+    assert!((at..=up).contains(&since), "{at} <= {since} <= {up}");
+    tree.shutdown().await;
+}
