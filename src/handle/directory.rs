@@ -4,7 +4,8 @@
 use super::LookupError;
 use crate::names::NameHash;
 use crate::supervisor::ChildHooks;
-use actix::{Actor, Addr};
+use actix::dev::channel::AddressSender;
+use actix::Actor;
 use dashmap::DashMap;
 use parking_lot::RwLock;
 use std::any::Any;
@@ -15,8 +16,10 @@ use tokio::sync::Notify;
 pub(crate) enum SlotState<A: Actor> {
     /// Not running now: starting, crashed, or waiting out a restart backoff.
     Down,
-    /// Running at this address.
-    Up(Addr<A>),
+    /// Running, reached through this sender of its mailbox (what an
+    /// `Addr` wraps: a call sends through it without making a request
+    /// future of actix's).
+    Up(AddressSender<A>),
     /// Gone for good: removed, finished, or its runtime shut down.
     Stopped,
 }
@@ -38,8 +41,8 @@ impl<A: Actor> Slot<A> {
         }
     }
 
-    pub fn up(&self, addr: Addr<A>) {
-        *self.state.write() = SlotState::Up(addr);
+    pub fn up(&self, mailbox: AddressSender<A>) {
+        *self.state.write() = SlotState::Up(mailbox);
         self.changed.notify_waiters();
     }
 

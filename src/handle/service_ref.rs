@@ -1,5 +1,6 @@
 use super::directory::{Slot, SlotState};
 use actix::dev::ToEnvelope;
+use actix::prelude::SendError;
 use actix::{Actor, Addr, Handler, MailboxError, Message};
 use std::sync::Arc;
 use std::time::Duration;
@@ -131,7 +132,7 @@ impl<A: Actor> ServiceRef<A> {
     /// survive a restart.
     pub fn addr(&self) -> Option<Addr<A>> {
         match &*self.slot.read() {
-            SlotState::Up(a) if a.connected() => Some(a.clone()),
+            SlotState::Up(a) if a.connected() => Some(Addr::new(a.clone())),
             _ => None,
         }
     }
@@ -145,7 +146,7 @@ impl<A: Actor> ServiceRef<A> {
         let outcome = tokio::time::timeout(
             self.wait,
             self.slot.wait_for(|state| match state {
-                SlotState::Up(a) if a.connected() => Some(Ok(a.clone())),
+                SlotState::Up(a) if a.connected() => Some(Ok(Addr::new(a.clone()))),
                 SlotState::Stopped => Some(Err(self.stopped())),
                 _ => None,
             }),
@@ -168,16 +169,46 @@ impl<A: Actor> ServiceRef<A> {
         M: Message + Send + 'static,
         M::Result: Send,
     {
-        // One await on the request, in this future's own state: the fast
-        // path (service up) costs one read lock on top of a raw `send`.
+        // The fast path (service up, room in its mailbox) queues the
+        // message under one read lock and awaits the reply's receiver
+        // itself: actix's request future, which carries a timer, is made
+        // only for a full mailbox or a service that is down.
         let sent = match &*self.slot.read() {
-            SlotState::Up(addr) if addr.connected() => Ok(addr.send(msg)),
-            _ => Err(msg),
+            SlotState::Up(mailbox) if mailbox.connected() => match mailbox.send(msg) {
+                Ok(reply) => Sent::Queued(reply),
+                Err(SendError::Full(msg)) => Sent::Full(Addr::new(mailbox.clone()), msg),
+                Err(SendError::Closed(_)) => Sent::Closed,
+            },
+            _ => Sent::Down(msg),
         };
-        let request = match sent {
-            Ok(request) => request,
-            Err(msg) => self.ready().await?.send(msg),
+        let reply = match sent {
+            Sent::Queued(reply) => reply,
+            Sent::Closed => return Err(self.mailbox_error(MailboxError::Closed)),
+            Sent::Full(addr, msg) => return self.wait_reply(addr.send(msg)).await,
+            Sent::Down(msg) => return self.wait_reply(self.ready().await?.send(msg)).await,
         };
+        let replied = match self.reply_timeout {
+            None => reply.await,
+            Some(t) => match tokio::time::timeout(t, reply).await {
+                Ok(replied) => replied,
+                Err(_) => return Err(self.mailbox_error(MailboxError::Timeout)),
+            },
+        };
+        // The instance dropped the message unanswered: it ended.
+        replied.map_err(|_| self.mailbox_error(MailboxError::Closed))
+    }
+
+    /// Awaits actix's request future, with the handle's reply timeout.
+    async fn wait_reply<M>(
+        &self,
+        request: actix::dev::Request<A, M>,
+    ) -> Result<M::Result, CallError>
+    where
+        A: Handler<M>,
+        A::Context: ToEnvelope<A, M>,
+        M: Message + Send + 'static,
+        M::Result: Send,
+    {
         let reply = match self.reply_timeout {
             None => request.await,
             Some(t) => request.timeout(t).await,
@@ -195,8 +226,9 @@ impl<A: Actor> ServiceRef<A> {
         M::Result: Send,
     {
         match &*self.slot.read() {
-            SlotState::Up(addr) if addr.connected() => {
-                addr.do_send(msg);
+            SlotState::Up(mailbox) if mailbox.connected() => {
+                // As `Addr::do_send`: queued even past the capacity.
+                let _ = mailbox.do_send(msg);
                 Ok(())
             }
             SlotState::Stopped => Err(self.stopped()),
@@ -224,4 +256,16 @@ impl<A: Actor> ServiceRef<A> {
             service: self.name.to_string(),
         }
     }
+}
+
+/// Where a call's message went, decided under the slot's lock.
+enum Sent<A: Actor, M: Message> {
+    /// Queued; the reply comes on this receiver.
+    Queued(tokio::sync::oneshot::Receiver<M::Result>),
+    /// The mailbox is full: actix's request waits for room.
+    Full(Addr<A>, M),
+    /// The instance's mailbox closed after the slot said it was up.
+    Closed,
+    /// No instance runs now.
+    Down(M),
 }

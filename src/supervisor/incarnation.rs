@@ -30,6 +30,7 @@ use crate::placement::{Arbiters, Place, Placement, Target};
 use crate::registry::Registry;
 use crate::service::{as_current, Service, ServiceContext};
 use crate::status::Status;
+use actix::dev::channel::{self, AddressSender};
 use actix::dev::ContextFut;
 use actix::fut::{wrap_future, ActorFuture, ActorFutureExt};
 use actix::{ActorContext, AsyncContext, Context};
@@ -43,6 +44,10 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
+
+/// An instance's mailbox capacity before its actor sets another (actix's
+/// default).
+const MAILBOX_CAPACITY: usize = 16;
 
 /// The shortest health interval honoured, so a zero cannot spin the arbiter.
 const MIN_HEALTH_INTERVAL: Duration = Duration::from_millis(1);
@@ -298,10 +303,14 @@ impl<A: Service> Body<A> {
         let cx = &self.announce.cx;
         cx.registry()
             .begin_incarnation(cx.name(), cx.incarnation(), interval);
-        let mut ctx = Context::<A>::new();
+        // The mailbox is made here (as `Context::new` would) to keep a
+        // sender of it for the handle slot.
+        let (mailbox, receiver) = channel::channel(MAILBOX_CAPACITY);
+        let mut ctx = Context::<A>::with_receiver(receiver);
         ctx.wait(lifecycle::<A>(
             cx.clone(),
             self.announce.slot.clone(),
+            mailbox,
             started,
             interval,
             beats,
@@ -398,6 +407,7 @@ impl<A: Service> Drop for Body<A> {
 fn lifecycle<A: Service>(
     cx: ServiceContext,
     slot: Arc<Slot<A>>,
+    mailbox: AddressSender<A>,
     started: oneshot::Sender<Instant>,
     interval: Duration,
     beats: bool,
@@ -413,7 +423,7 @@ fn lifecycle<A: Service>(
                     ActorContext::stop(ctx);
                 }
                 Ok(()) => {
-                    slot.up(ctx.address());
+                    slot.up(mailbox);
                     let now = Instant::now();
                     cx.report_running(act.initial_status(), now);
                     let _ = started.send(now);

@@ -288,3 +288,45 @@ async fn a_call_waiting_for_a_down_service_ends_as_stopped_when_the_runtime_shut
         "the shutdown waited out the backoff"
     );
 }
+
+/// Counts the calls it answers, with a mailbox of one message.
+struct Tally(u32);
+
+impl Actor for Tally {
+    type Context = actix::Context<Self>;
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(1);
+    }
+}
+
+impl servitor::Service for Tally {}
+
+#[derive(actix::Message)]
+#[rtype(result = "u32")]
+struct Next;
+
+impl actix::Handler<Next> for Tally {
+    type Result = u32;
+    fn handle(&mut self, _: Next, _: &mut actix::Context<Self>) -> u32 {
+        self.0 += 1;
+        self.0
+    }
+}
+
+#[actix_rt::test]
+async fn calls_past_a_full_mailbox_wait_for_room_and_every_one_is_answered() {
+    let tree = TestTree::start(ChildSpec::service("tally", || Tally(0)))
+        .await
+        .unwrap();
+    let tally = tree.runtime().service::<Tally>("tally").unwrap();
+    // Sent together: all but the first find the mailbox of one full.
+    let calls = (0..64).map(|_| tally.call(Next));
+    let mut answers: Vec<u32> = futures_util::future::join_all(calls)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    answers.sort_unstable();
+    assert_eq!(answers, (1..=64).collect::<Vec<u32>>());
+    tree.shutdown().await;
+}
