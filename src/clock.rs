@@ -8,7 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
 /// How old a thread's pair of readings may grow before it takes a new one:
-/// a step of the system clock shows in timestamps within this time.
+/// a step of the system clock shows in timestamps within this time, and
+/// its slewing (at most 500 ppm) moves them by under a millisecond.
 const ANCHOR_AGE: Duration = Duration::from_secs(1);
 
 thread_local! {
