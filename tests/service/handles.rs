@@ -330,3 +330,10 @@ async fn calls_past_a_full_mailbox_wait_for_room_and_every_one_is_answered() {
     assert_eq!(answers, (1..=64).collect::<Vec<u32>>());
     tree.shutdown().await;
 }
+
+/// Compiles only while a call's future is `Send`: a handle can be used from
+/// tasks of a multi-threaded runtime.
+#[allow(dead_code)]
+fn a_call_can_be_spawned_on_any_runtime(tally: servitor::ServiceRef<Tally>) {
+    drop(tokio::spawn(async move { tally.call(Next).await }));
+}
